@@ -1,0 +1,172 @@
+# heapcreep: `make` builds into build/ (build/bin/heapcreep runs uninstalled),
+# `make test` runs every test, `make bench` prints the benchmark table,
+# `make demo` traces the seed scenario, `make install PREFIX=... DESTDIR=...`.
+# `make SANITIZE=address,undefined` builds the analyzer and the unit tests
+# with sanitizers (into build-san/ unless BUILD is given); V=1 echoes commands.
+
+CC ?= cc
+CXX ?= c++
+CFLAGS ?= -O2 -g
+CXXFLAGS ?= -O2 -g
+PREFIX ?= /usr/local
+DESTDIR ?=
+PKG_CONFIG ?= pkg-config
+SANITIZE ?=
+BUILD ?= build$(if $(SANITIZE),-san)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Required flags are appended to the user's CFLAGS, never replace them.
+HC_CPPFLAGS := -Iinclude -Ipreload -Ianalyzer -D_GNU_SOURCE
+HC_WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
+HC_CFLAGS := -std=c11 $(HC_WARN) -fno-strict-aliasing
+ifeq ($(DEVELOPER),1)
+HC_CFLAGS += -Werror
+endif
+
+PKGS := libunwind libzstd libdw
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+UNWIND_LIBS = $(shell $(PKG_CONFIG) --libs libunwind 2>/dev/null)
+ZSTD_LIBS = $(shell $(PKG_CONFIG) --libs libzstd 2>/dev/null)
+DW_LIBS = $(shell $(PKG_CONFIG) --libs libdw 2>/dev/null)
+
+ifneq ($(SANITIZE),)
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+# The shim is never built with sanitizers: it runs inside other programs.
+# -fexceptions lets C++ exceptions unwind through the operator-new hooks and
+# run their cleanup (the re-entrancy guard must not stay set).
+SHIM_CFLAGS := $(HC_CFLAGS) -fPIC -fvisibility=hidden -fexceptions -ftls-model=initial-exec
+SHIM_LDFLAGS := -shared -Wl,--version-script=preload/exports.map -Wl,-z,now -Wl,-z,relro
+
+SHIM_SRC := $(wildcard preload/*.c)
+SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_SRC := $(wildcard analyzer/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+# The writer and its memory helper are shared with the analyzer (symbolize
+# rewrites traces) and the tests (they build traces).
+WRITER_OBJ := $(BUILD)/obj/writer/writer.o $(BUILD)/obj/writer/mem.o
+
+LIB := $(BUILD)/lib/libheapcreep.so
+CLI := $(BUILD)/libexec/heapcreep/heapcreep-cli
+BIN := $(BUILD)/bin/heapcreep
+
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+PROG_LIB := $(wildcard tests/programs/lib*.c)
+PROG_C := $(filter-out $(PROG_LIB),$(wildcard tests/programs/*.c))
+PROG_CXX := $(wildcard tests/programs/*.cc)
+PROG_BIN := $(PROG_C:tests/programs/%.c=$(BUILD)/tests/programs/%) \
+	$(PROG_CXX:tests/programs/%.cc=$(BUILD)/tests/programs/%) \
+	$(PROG_LIB:tests/programs/%.c=$(BUILD)/tests/programs/%.so)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps test test-build test-long bench demo install uninstall clean
+
+all: deps $(LIB) $(CLI) $(BIN)
+
+deps:
+	$(Q)sh scripts/install-deps build
+
+$(BUILD)/obj/preload/%.o: preload/%.c $(wildcard preload/*.h) include/heapcreep/trace.h
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(HC_CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SHIM_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) $(wildcard preload/*.h) include/heapcreep/trace.h
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(HC_CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(BUILD)/obj/writer/%.o: preload/%.c preload/writer.h preload/mem.h include/heapcreep/trace.h
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(HC_CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(LIB): $(SHIM_OBJ) preload/exports.map
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(SHIM_LDFLAGS) -o $@ $(SHIM_OBJ) $(UNWIND_LIBS) $(ZSTD_LIBS) -ldl -lpthread -lm
+
+$(CLI): $(CLI_OBJ) $(WRITER_OBJ)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(WRITER_OBJ) $(DW_LIBS) $(ZSTD_LIBS) -lm
+
+$(BIN): scripts/heapcreep
+	@mkdir -p $(@D)
+	$(Q)cp $< $@ && chmod +x $@
+
+# --- tests -----------------------------------------------------------------
+
+# Unit tests link the module they test; analyzer modules come in as objects
+# (everything but main.o), the shim's pure modules (ring, tables) as sources.
+CLI_LIBOBJ := $(filter-out $(BUILD)/obj/analyzer/main.o,$(CLI_OBJ))
+
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(CLI_LIBOBJ) $(WRITER_OBJ) $(wildcard preload/*.h)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(HC_CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -o $@ $< \
+		$(CLI_LIBOBJ) $(WRITER_OBJ) $(DW_LIBS) $(ZSTD_LIBS) -lm -lpthread
+
+# Test programs are built like a user's: -O1 -g, no frame pointers.
+$(BUILD)/tests/programs/%: tests/programs/%.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 -O1 -g -fomit-frame-pointer -Wall -o $@ $< -lpthread -ldl
+
+$(BUILD)/tests/programs/lib%.so: tests/programs/lib%.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 -O1 -g -fPIC -shared -Wall -o $@ $<
+
+$(BUILD)/tests/programs/%: tests/programs/%.cc
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CXX     $<")
+	$(Q)$(CXX) -std=c++17 -O1 -g -fomit-frame-pointer -Wall -o $@ $< -lpthread
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -o $@ $< -lpthread
+
+test: export HC_TEST_BUILD = $(abspath $(BUILD))
+test-build: all $(UNIT_BIN) $(PROG_BIN)
+
+test:
+	$(Q)sh scripts/install-deps test
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)sh tests/run.sh
+
+test-long: export HC_TEST_BUILD = $(abspath $(BUILD))
+test-long: export HC_TEST_LONG = 1
+test-long:
+	$(Q)sh scripts/install-deps test
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)sh tests/run.sh
+
+bench: all $(BENCH_BIN)
+	$(Q)HC_TEST_BUILD=$(abspath $(BUILD)) sh bench/run.sh
+
+demo: all
+	$(Q)sh scripts/install-deps demo
+	$(Q)HC_TEST_BUILD=$(abspath $(BUILD)) sh scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/libexec/heapcreep
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/heapcreep
+	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libheapcreep.so
+	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/libexec/heapcreep/heapcreep-cli
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/heapcreep $(DESTDIR)$(PREFIX)/lib/libheapcreep.so
+	rm -rf $(DESTDIR)$(PREFIX)/libexec/heapcreep
+
+clean:
+	rm -rf build build-san build-tsan

@@ -1,0 +1,31 @@
+/* The commands of heapcreep-cli, each defined in its own file and listed in
+ * main.c's table. A command gets argv[0] = its own name and returns the exit
+ * status: 0 success, 2 bad input or usage (gate adds 1: leak found). Every
+ * message names the program "heapcreep", whatever the binary is called.
+ */
+#ifndef HC_CLI_H
+#define HC_CLI_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define HC_PROG "heapcreep"
+#define HC_EXIT_USAGE 2
+
+int hc_cmd_run(int argc, char **argv);    /* run.c */
+int hc_cmd_report(int argc, char **argv); /* report.c */
+int hc_cmd_dump(int argc, char **argv);   /* dump.c */
+
+/* One error line on stderr: "heapcreep: <message>" (lowercase, no full stop). */
+static inline void hc_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void hc_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs(HC_PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+#endif

@@ -1,0 +1,27 @@
+/* Writing strings from a trace safely: a trace holds whatever bytes the traced
+ * program had (paths, arguments, thread names), so no string from a trace is
+ * ever printed raw. JSON gets valid UTF-8 with every control character
+ * escaped; human-readable output gets C-style escapes.
+ */
+#ifndef HC_ESCAPE_H
+#define HC_ESCAPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Length (1-4) of the well-formed UTF-8 sequence at p, or 0 when the bytes
+ * there are not one (overlong forms, surrogates, > U+10FFFF, cut short). */
+size_t hc_utf8_seq(const uint8_t *p, size_t n);
+
+/* A JSON string literal, quotes included: control characters as \uXXXX (or
+ * \n, \t, ...), each byte that is not part of valid UTF-8 as \uFFFD. */
+void hc_put_json_str(FILE *f, const char *s, size_t n);
+/* A double-quoted string for people: valid UTF-8 as is, \" \\ \n \t \r, and
+ * any other control or invalid byte as \xNN. */
+void hc_put_quoted(FILE *f, const char *s, size_t n);
+/* Bytes as lowercase hex (a build-id). A build-id already stored as hex text
+ * is printed as it is, so either way of storing it prints the same. */
+void hc_put_hex_id(FILE *f, const char *s, size_t n);
+
+#endif

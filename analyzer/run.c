@@ -1,0 +1,485 @@
+/* `heapcreep run`: runs a command with the shim preloaded and hands the user
+ * one trace. The command's stdout, stdin and exit status are its own: the
+ * wrapper writes nothing on stdout, forwards termination signals, and exits
+ * as the command did (re-raising a fatal signal). Every traced process
+ * (forks, and each image of an exec chain such as `sh -c`, `env` or the
+ * pyenv shims) writes its own trace into a private directory; afterwards the
+ * trace of the process that did the work (the most allocations) becomes
+ * FILE and the others are kept, named by pid and program, in FILE.traces/.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "heapcreep/units.h"
+#include "summary.h"
+
+static const char usage[] =
+	"usage: heapcreep run [-o FILE] [--sample BYTES] [--allocator jemalloc|tcmalloc|PATH]\n"
+	"                     [--promote DURATION] [--interval DURATION] [--fork trace|off]\n"
+	"                     [-q] [--] COMMAND [ARGS...]\n";
+
+struct run_opts {
+	const char *out;
+	const char *sample, *promote, *interval, *fork_mode, *allocator;
+	int quiet;
+};
+
+struct trace_info {
+	char name[NAME_MAX + 1];
+	uint64_t pid, ppid, seq, allocs;
+	char prog[64];
+};
+
+static pid_t child;
+
+/* snprintf that says when the path did not fit. */
+__attribute__((format(printf, 3, 4))) static int pathf(char *out, size_t cap,
+						       const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, cap, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static void forward(int sig)
+{
+	if (child > 0)
+		kill(child, sig);
+}
+
+/* Directory of FILE (for the private trace directory: same file system, so
+ * the final rename is atomic). */
+static void dir_of(const char *path, char *out, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(out, cap, ".");
+	else if (slash == path)
+		snprintf(out, cap, "/");
+	else
+		snprintf(out, cap, "%.*s", (int)(slash - path), path);
+}
+
+static int find_shim(char *out, size_t cap)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	/* <prefix>/libexec/heapcreep/heapcreep-cli → <prefix>/lib/libheapcreep.so */
+	for (int up = 0; up < 3; up++) {
+		char *slash = strrchr(exe, '/');
+		if (!slash)
+			return -1;
+		*slash = '\0';
+	}
+	if (pathf(out, cap, "%s/lib/libheapcreep.so", exe))
+		return -1;
+	return access(out, R_OK);
+}
+
+/* A library name or path for --allocator, found in the usual places. */
+static int find_allocator(const char *what, char *out, size_t cap)
+{
+	const char *soname = what;
+	if (!strcmp(what, "jemalloc"))
+		soname = "libjemalloc.so.2";
+	else if (!strcmp(what, "tcmalloc"))
+		soname = "libtcmalloc.so.4";
+	else if (!strcmp(what, "tcmalloc-minimal"))
+		soname = "libtcmalloc_minimal.so.4";
+	if (strchr(soname, '/'))
+		return pathf(out, cap, "%s", soname) ? -1 : access(out, R_OK);
+	static const char *const dirs[] = {
+		"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+		"/usr/local/lib", "/usr/lib64", "/usr/lib", "/lib64", "/lib",
+	};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (!pathf(out, cap, "%s/%s", dirs[i], soname) && !access(out, R_OK))
+			return 0;
+	}
+	return -1;
+}
+
+static int parse_opts(int argc, char **argv, struct run_opts *o, int *first)
+{
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			o->quiet = 1;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+		if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+			slot = &o->out;
+		else if (!strcmp(a, "--sample"))
+			slot = &o->sample;
+		else if (!strcmp(a, "--promote"))
+			slot = &o->promote;
+		else if (!strcmp(a, "--interval"))
+			slot = &o->interval;
+		else if (!strcmp(a, "--fork"))
+			slot = &o->fork_mode;
+		else if (!strcmp(a, "--allocator"))
+			slot = &o->allocator;
+		if (!slot) {
+			hc_err("run: unknown option '%s'", a);
+			return -1;
+		}
+		if (i + 1 >= argc) {
+			hc_err("run: option '%s' needs a value", a);
+			return -1;
+		}
+		*slot = argv[++i];
+	}
+	*first = i;
+	uint64_t v;
+	if (o->sample && hc_parse_size(o->sample, &v)) {
+		hc_err("run: bad --sample '%s': expected a size such as 512K", o->sample);
+		return -1;
+	}
+	if (o->promote && hc_parse_duration(o->promote, &v)) {
+		hc_err("run: bad --promote '%s': expected a duration such as 2s", o->promote);
+		return -1;
+	}
+	if (o->interval && hc_parse_duration(o->interval, &v)) {
+		hc_err("run: bad --interval '%s': expected a duration such as 1s", o->interval);
+		return -1;
+	}
+	if (o->fork_mode && strcmp(o->fork_mode, "trace") && strcmp(o->fork_mode, "off")) {
+		hc_err("run: bad --fork '%s': expected 'trace' or 'off'", o->fork_mode);
+		return -1;
+	}
+	if (o->out && !*o->out) {
+		hc_err("run: empty output path");
+		return -1;
+	}
+	if (i >= argc) {
+		hc_err("run: no command given");
+		fputs(usage, stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* In the child: the environment of the traced command, then exec. */
+static void exec_child(char **cmd, const struct run_opts *o, const char *shim,
+		       const char *alloc, const char *tmp)
+{
+	char preload[3 * PATH_MAX + 64], output[PATH_MAX + 16];
+	const char *old = getenv("LD_PRELOAD");
+	/* The shim first, so its malloc is the one the program binds to; the
+	 * allocator right after it, so it is the shim's "next"; then whatever
+	 * the user preloads already. */
+	if (pathf(preload, sizeof(preload), "%s%s%s%s%s", shim, alloc ? ":" : "",
+		  alloc ? alloc : "", old && *old ? ":" : "", old ? old : "") ||
+	    pathf(output, sizeof(output), "%s/%%p.hct", tmp)) {
+		hc_err("run: paths too long");
+		_exit(126);
+	}
+	setenv("LD_PRELOAD", preload, 1);
+	setenv("HEAPCREEP_OUTPUT", output, 1);
+	if (o->sample)
+		setenv("HEAPCREEP_SAMPLE", o->sample, 1);
+	if (o->promote)
+		setenv("HEAPCREEP_PROMOTE", o->promote, 1);
+	if (o->interval)
+		setenv("HEAPCREEP_INTERVAL", o->interval, 1);
+	if (o->fork_mode)
+		setenv("HEAPCREEP_FORK", o->fork_mode, 1);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	execvp(cmd[0], cmd);
+	int e = errno;
+	hc_err("cannot run '%s': %s", cmd[0], strerror(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+static int by_work(const void *a, const void *b)
+{
+	const struct trace_info *x = a, *y = b;
+	if (x->allocs != y->allocs)
+		return x->allocs > y->allocs ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->seq > y->seq ? -1 : (x->seq < y->seq);
+}
+
+static size_t list_traces(const char *tmp, struct trace_info **out)
+{
+	DIR *d = opendir(tmp);
+	size_t n = 0, cap = 0;
+	struct trace_info *v = NULL;
+	if (!d)
+		return 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || strcmp(e->d_name + len - 4, ".hct"))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct trace_info *nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+		}
+		struct trace_info *t = &v[n];
+		memset(t, 0, sizeof(*t));
+		snprintf(t->name, sizeof(t->name), "%s", e->d_name);
+		char path[PATH_MAX];
+		if (pathf(path, sizeof(path), "%s/%s", tmp, e->d_name))
+			continue;
+		struct hc_summary s;
+		hc_summary_read(&s, path); /* a damaged trace still counts as one */
+		t->pid = s.have_header ? s.header.pid : strtoull(e->d_name, NULL, 10);
+		t->ppid = s.have_header ? s.header.ppid : 0;
+		t->seq = s.have_header ? s.header.exec_seq : 0;
+		t->allocs = s.have_snapshot ? s.last.total_allocs : 0;
+		const char *prog = "unknown";
+		size_t plen = 7;
+		if (s.have_header && s.header.exe.len) {
+			const char *exe = s.header.exe.p;
+			size_t elen = s.header.exe.len;
+			const char *slash = memrchr(exe, '/', elen);
+			prog = slash ? slash + 1 : exe;
+			plen = elen - (size_t)(prog - exe);
+		}
+		if (plen >= sizeof(t->prog))
+			plen = sizeof(t->prog) - 1;
+		memcpy(t->prog, prog, plen);
+		for (size_t k = 0; k < plen; k++)
+			if (t->prog[k] == '/' || t->prog[k] == ' ')
+				t->prog[k] = '_';
+		hc_summary_release(&s);
+		n++;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), by_work);
+	*out = v;
+	return n;
+}
+
+/* Whether t[i] is the last image of its process (exec chains). */
+static int final_image(const struct trace_info *t, size_t n, size_t i)
+{
+	for (size_t j = 0; j < n; j++)
+		if (t[j].pid == t[i].pid && t[j].seq > t[i].seq)
+			return 0;
+	return 1;
+}
+
+/* The trace the user means: the last image of the process we started (an
+ * exec chain of sh -c, env or pyenv shims ends in the real program), unless
+ * that image did next to nothing and one of its children did the work (a
+ * shell that ran the program). Grandchildren are helpers of that program
+ * (pyenv's own scripts), not the work. t is sorted by allocations. */
+static size_t main_trace(const struct trace_info *t, size_t n, pid_t root)
+{
+	size_t own = n, kid = n;
+	for (size_t i = 0; i < n; i++) {
+		if (!final_image(t, n, i))
+			continue;
+		if (t[i].pid == (uint64_t)root && own == n)
+			own = i;
+		else if (t[i].ppid == (uint64_t)root && kid == n)
+			kid = i; /* the first in allocation order: the busiest */
+	}
+	if (own == n)
+		return kid == n ? 0 : kid;
+	if (kid != n && t[own].allocs * 10 < t[kid].allocs)
+		return kid;
+	return own;
+}
+
+/* Moves the traces out of the private directory: the main one to `out`, the
+ * others into <stem>.traces/. */
+static void place_traces(const char *tmp, const char *out_opt, const char *out_dir,
+			 pid_t root, int quiet)
+{
+	struct trace_info *t = NULL;
+	size_t n = list_traces(tmp, &t);
+	char from[PATH_MAX], to[PATH_MAX], out[PATH_MAX], others[PATH_MAX];
+	if (n == 0) {
+		if (!quiet)
+			hc_err("no trace was written");
+		goto out;
+	}
+	size_t m = main_trace(t, n, root);
+	struct trace_info first = t[m];
+	memmove(t + 1, t, m * sizeof(*t));
+	t[0] = first;
+	int too_long = out_opt ? pathf(out, sizeof(out), "%s", out_opt)
+			       : pathf(out, sizeof(out), "%s/heapcreep.%llu.hct", out_dir,
+				       (unsigned long long)t[0].pid);
+	if (too_long || pathf(from, sizeof(from), "%s/%s", tmp, t[0].name)) {
+		hc_err("output path too long; the traces stay in '%s'", tmp);
+		goto out;
+	}
+	if (rename(from, out)) {
+		hc_err("cannot move the trace to '%s': %s (it stays in '%s')", out, strerror(errno),
+		       from);
+		goto out;
+	}
+	size_t stem = strlen(out);
+	if (stem > 4 && !strcmp(out + stem - 4, ".hct"))
+		stem -= 4;
+	pathf(others, sizeof(others), "%.*s.traces", (int)stem, out); /* shorter than out */
+	size_t moved = 0;
+	if (n > 1) {
+		/* Stale traces of an earlier run with the same name would mislead. */
+		DIR *old = opendir(others);
+		if (old) {
+			for (struct dirent *e; (e = readdir(old)) != NULL;) {
+				size_t len = strlen(e->d_name);
+				if (len > 4 && !strcmp(e->d_name + len - 4, ".hct") &&
+				    !pathf(to, sizeof(to), "%s/%s", others, e->d_name))
+					unlink(to);
+			}
+			closedir(old);
+		} else if (mkdir(others, 0700) && errno != EEXIST) {
+			hc_err("cannot create '%s': %s (other traces stay in '%s')", others,
+			       strerror(errno), tmp);
+			goto report;
+		}
+		for (size_t i = 1; i < n; i++) {
+			if (!pathf(from, sizeof(from), "%s/%s", tmp, t[i].name) &&
+			    !pathf(to, sizeof(to), "%s/%llu.%llu.%s.hct", others,
+				   (unsigned long long)t[i].pid, (unsigned long long)t[i].seq,
+				   t[i].prog) &&
+			    !rename(from, to))
+				moved++;
+		}
+	}
+report:
+	if (!quiet) {
+		if (moved)
+			hc_err("trace of '%s' (pid %llu) in '%s'; %zu other traced process%s in '%s'",
+			       t[0].prog, (unsigned long long)t[0].pid, out, moved,
+			       moved == 1 ? "" : "es", others);
+		else
+			hc_err("trace of '%s' (pid %llu) in '%s'", t[0].prog,
+			       (unsigned long long)t[0].pid, out);
+	}
+out:
+	free(t);
+}
+
+static int exit_like(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		/* Die the same way, so a parent shell sees what it would have
+		 * seen without us; no core of our own. */
+		struct rlimit none = {0, 0};
+		setrlimit(RLIMIT_CORE, &none);
+		signal(sig, SIG_DFL);
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(sig);
+		return 128 + sig;
+	}
+	return 1;
+}
+
+int hc_cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {0};
+	int first;
+	if (parse_opts(argc, argv, &o, &first))
+		return HC_EXIT_USAGE;
+	char **cmd = argv + first;
+
+	char shim[PATH_MAX], alloc[PATH_MAX], out_dir[PATH_MAX], tmp[PATH_MAX + 32];
+	if (find_shim(shim, sizeof(shim))) {
+		hc_err("run: cannot find libheapcreep.so next to this program ('%s')", shim);
+		return HC_EXIT_USAGE;
+	}
+	if (o.allocator && find_allocator(o.allocator, alloc, sizeof(alloc))) {
+		hc_err("run: cannot find allocator '%s' (for jemalloc: apt-get install libjemalloc2)",
+		       o.allocator);
+		return HC_EXIT_USAGE;
+	}
+	/* Absolute: the command may change directory before it forks. */
+	char rel_dir[PATH_MAX];
+	dir_of(o.out ? o.out : "./x", rel_dir, sizeof(rel_dir));
+	if (!realpath(rel_dir, out_dir)) {
+		hc_err("run: cannot use directory '%s': %s", rel_dir, strerror(errno));
+		return HC_EXIT_USAGE;
+	}
+	int tracing = !pathf(tmp, sizeof(tmp), "%s/.heapcreep-run.XXXXXX", out_dir) &&
+		      mkdtemp(tmp) != NULL;
+	if (!tracing)
+		hc_err("cannot create a trace directory in '%s': %s; running without tracing",
+		       out_dir, strerror(errno));
+
+	/* Like system(): the terminal's ^C and ^\ go to the command, which
+	 * decides; termination requests sent to us are passed on. */
+	struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward}, old_int,
+			 old_quit;
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH, SIGCONT};
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		hc_err("run: cannot fork: %s", strerror(errno));
+		if (tracing)
+			rmdir(tmp);
+		return HC_EXIT_USAGE;
+	}
+	if (child == 0) {
+		if (!tracing) {
+			signal(SIGINT, SIG_DFL);
+			signal(SIGQUIT, SIG_DFL);
+			execvp(cmd[0], cmd);
+			hc_err("cannot run '%s': %s", cmd[0], strerror(errno));
+			_exit(errno == ENOENT ? 127 : 126);
+		}
+		exec_child(cmd, &o, shim, o.allocator ? alloc : NULL, tmp);
+	}
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &fwd, NULL);
+	int status = 0;
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		signal(forwarded[i], SIG_DFL);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+
+	if (tracing) {
+		place_traces(tmp, o.out, out_dir, child, o.quiet);
+		/* Whatever could not be moved stays; an empty directory goes. */
+		rmdir(tmp);
+	}
+	return exit_like(status);
+}

@@ -1,0 +1,853 @@
+/* The collector: the one thread that owns every table. It drains the
+ * per-thread rings round by round, keeps the heap model (heap.c), promotes
+ * blocks that outlive the nursery, and every interval writes a snapshot and
+ * flushes a chunk, so a SIGKILL loses at most one interval.
+ * It must never wait for the traced program: no lock a program thread may
+ * hold (no dl_iterate_phdr, no stdio, no malloc'd state), or a producer
+ * waiting for ring space would wait forever. Its only lock is taken by fork.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "heap.h"
+#include "heapcreep/trace.h"
+#include "internal.h"
+#include "mem.h"
+#include "writer.h"
+
+_Atomic int hc_tracing = HC_PENDING;
+_Atomic int hc_collector_running;
+pid_t hc_pid;
+uint64_t hc_t0;
+int hc_config_loaded;
+
+struct module {
+	uint64_t start, end, offset;
+};
+
+static struct {
+	pthread_mutex_t lock;     /* held while the collector works; fork takes it */
+	_Atomic int start_state;  /* 0 idle, 1 started (or failed) */
+	int fork_locked;
+	int fork_child;
+	int fd;
+	int seq;                  /* n-th trace file of this pid (exec chains) */
+	char path[4096];
+	struct hc_writer w;
+	struct hc_heap heap;
+	uint64_t next_snapshot, snapshots, events, corrupt_events;
+	uint64_t last_block_written;
+	/* modules: sorted executable mappings, for "is this frame known" */
+	struct module *mods;
+	size_t nmods, mods_cap;
+	uint64_t mods_sig;        /* checksum of the last MODULES record */
+	uint64_t last_scan;
+	int rescan;
+	/* exec marker waiting for the flush that follows it */
+	int exec_pending;
+	uint64_t exec_ts;
+	char exec_path[1032];
+	/* flush requests: futex words */
+	_Atomic uint32_t flush_req, flush_done;
+	_Atomic int final_req;
+	_Atomic uint32_t wake;
+	_Atomic int sleeping;
+} C = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
+
+static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, (uint32_t *)word, op, val, ts, NULL, 0);
+}
+
+static uint64_t rel(uint64_t ts)
+{
+	return ts > hc_t0 ? ts - hc_t0 : 0;
+}
+
+static const char *errstr(int err)
+{
+	/* strerror may allocate (translations); the messages we can meet. */
+	switch (err) {
+	case ENOSPC: return "No space left on device";
+	case EACCES: return "Permission denied";
+	case EPERM: return "Operation not permitted";
+	case ENOENT: return "No such file or directory";
+	case EEXIST: return "File exists";
+	case EROFS: return "Read-only file system";
+	case EIO: return "Input/output error";
+	case EDQUOT: return "Disk quota exceeded";
+	case EFBIG: return "File too large";
+	case ENOMEM: return "Cannot allocate memory";
+	case EAGAIN: return "Resource temporarily unavailable";
+	case ELOOP: return "Too many levels of symbolic links";
+	case ENOTDIR: return "Not a directory";
+	case EISDIR: return "Is a directory";
+	case EBADF: return "Bad file descriptor";
+	case EPIPE: return "Broken pipe";
+	case ENAMETOOLONG: return "File name too long";
+	default: return "error";
+	}
+}
+
+/* --- the trace file ------------------------------------------------------ */
+
+/* Expands %p (pid) and %% in the output pattern; for the n-th try inserts
+ * ".n" before a final ".hct" (or appends it), so an exec'd image or a second
+ * process with the same name never overwrites a trace. */
+static int expand_path(char *out, size_t cap, const char *pattern, int n)
+{
+	size_t k = 0;
+	for (const char *p = pattern; *p && k + 24 < cap; p++) {
+		if (p[0] == '%' && p[1] == 'p') {
+			k += hc_fmt(out + k, cap - k, "%d", (int)hc_pid);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			out[k++] = '%';
+			p++;
+		} else {
+			out[k++] = *p;
+		}
+	}
+	out[k] = '\0';
+	if (n == 0)
+		return 0;
+	if (k + 16 >= cap)
+		return -1;
+	char suffix[16];
+	size_t ext = (k > 4 && !strcmp(out + k - 4, ".hct")) ? 4 : 0;
+	memcpy(suffix, out + k - ext, ext + 1);
+	hc_fmt(out + k - ext, cap - (k - ext), ".%d%s", n, suffix);
+	return 0;
+}
+
+static int open_trace(void)
+{
+	for (int n = 0; n < 1000; n++) {
+		if (expand_path(C.path, sizeof(C.path), hc_config.output, n))
+			return -ENAMETOOLONG;
+		/* O_EXCL|O_NOFOLLOW: never follow a planted link, never clobber;
+		 * 0600: a trace holds addresses and paths. */
+		int fd = open(C.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			C.fd = fd;
+			C.seq = n;
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+/* --- records ------------------------------------------------------------- */
+
+static void write_header(void)
+{
+	struct hc_writer *w = &C.w;
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	size_t cmd_cap = 64u << 10;
+	char *cmd = hc_map(cmd_cap);
+	ssize_t cmd_len = cmd ? hc_proc_read("/proc/self/cmdline", cmd, cmd_cap) : -1;
+	if (cmd_len > 0 && cmd[cmd_len - 1] == '\0')
+		cmd_len--; /* arguments are separated, not terminated, by NUL */
+	uint8_t bid[64];
+	size_t bid_len = exe[0] ? hc_elf_build_id(exe, bid, sizeof(bid)) : 0;
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	uint64_t real_now = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+	uint64_t mono_now = hc_now();
+
+	hc_rec_begin(w, HC_REC_HEADER);
+	hc_rec_u(w, HC_TRACE_VERSION);
+	hc_rec_u(w, (uint64_t)hc_pid);
+	hc_rec_u(w, (uint64_t)getppid());
+	hc_rec_u(w, (uint64_t)C.seq);
+	hc_rec_u(w, real_now - (mono_now - hc_t0));
+	hc_rec_u(w, hc_t0);
+	hc_rec_u(w, (uint64_t)sysconf(_SC_PAGESIZE));
+	hc_rec_u(w, hc_proc_cgroup_limit());
+	hc_rec_u(w, (hc_config.sample_bytes ? HC_HDR_SAMPLED : 0) |
+			    (C.fork_child ? HC_HDR_FORK_CHILD : 0));
+	hc_rec_u(w, hc_config.sample_bytes);
+	hc_rec_u(w, hc_config.promotion_ns);
+	hc_rec_u(w, hc_config.interval_ns);
+	hc_rec_str(w, exe, strlen(exe));
+	hc_rec_str(w, cmd, cmd_len > 0 ? (size_t)cmd_len : 0);
+	hc_rec_str(w, bid, bid_len);
+	hc_rec_str(w, hc_config.text, strlen(hc_config.text));
+	hc_rec_end(w);
+	hc_unmap(cmd, cmd_cap);
+
+	/* Stack 0 stands for allocations whose stack event was lost. */
+	hc_rec_begin(w, HC_REC_STACK);
+	hc_rec_u(w, 0);
+	hc_rec_u(w, 0);
+	hc_rec_end(w);
+}
+
+static void note(int level, const char *msg)
+{
+	hc_rec_begin(&C.w, HC_REC_NOTE);
+	hc_rec_u(&C.w, rel(hc_now()));
+	hc_rec_u(&C.w, (uint64_t)level);
+	hc_rec_str(&C.w, msg, strlen(msg));
+	hc_rec_end(&C.w);
+}
+
+static int grow_mods(size_t need)
+{
+	if (need <= C.mods_cap)
+		return 0;
+	size_t ncap = C.mods_cap ? C.mods_cap * 2 : 256;
+	struct module *n = hc_remap(C.mods, C.mods_cap * sizeof(*n), ncap * sizeof(*n));
+	if (!n)
+		return -1;
+	C.mods = n;
+	C.mods_cap = ncap;
+	return 0;
+}
+
+static int frame_known(uint64_t pc)
+{
+	size_t lo = 0, hi = C.nmods;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (pc < C.mods[mid].start)
+			hi = mid;
+		else if (pc >= C.mods[mid].end)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+/* Executable file mappings from /proc/self/maps, with their build-ids. Written
+ * when they differ from the last MODULES record. */
+static void scan_modules(void)
+{
+	size_t cap = 1u << 20, len = 0;
+	char *buf = hc_map(cap);
+	if (!buf)
+		return;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		hc_unmap(buf, cap);
+		return;
+	}
+	for (;;) {
+		if (len + 65536 > cap) {
+			char *n = hc_remap(buf, cap, cap * 2);
+			if (!n)
+				break;
+			buf = n;
+			cap *= 2;
+		}
+		ssize_t k = read(fd, buf + len, cap - len - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+	}
+	close(fd);
+	buf[len] = '\0';
+
+	/* Pass 1: collect; pass 2 (if changed): write. */
+	size_t count = 0;
+	uint64_t sig = 1469598103934665603ull;
+	for (int pass = 0; pass < 2; pass++) {
+		char last_path[4096] = "";
+		uint8_t bid[64];
+		size_t bid_len = 0;
+		if (pass == 1) {
+			hc_rec_begin(&C.w, HC_REC_MODULES);
+			hc_rec_u(&C.w, rel(hc_now()));
+			hc_rec_u(&C.w, count);
+		}
+		count = 0;
+		for (char *line = buf; line && *line;) {
+			char *nl = strchr(line, '\n');
+			if (nl)
+				*nl = '\0';
+			char *p = line;
+			uint64_t start = strtoull(p, &p, 16);
+			uint64_t end = strtoull(p + 1, &p, 16);
+			char perms[5] = {0};
+			while (*p == ' ')
+				p++;
+			memcpy(perms, p, 4);
+			p += 4;
+			uint64_t offset = strtoull(p, &p, 16);
+			for (int field = 0; field < 2 && *p; field++) { /* dev, inode */
+				while (*p == ' ')
+					p++;
+				while (*p && *p != ' ')
+					p++;
+			}
+			while (*p == ' ')
+				p++;
+			if (perms[2] == 'x' && *p == '/') {
+				if (pass == 0) {
+					sig = (sig ^ start ^ (end << 1) ^ (offset << 2)) * 1099511628211ull;
+					if (!grow_mods(count + 1)) {
+						C.mods[count].start = start;
+						C.mods[count].end = end;
+						C.mods[count].offset = offset;
+					}
+				} else {
+					if (strcmp(p, last_path)) {
+						size_t l = strlen(p);
+						if (l >= sizeof(last_path))
+							l = sizeof(last_path) - 1;
+						memcpy(last_path, p, l);
+						last_path[l] = '\0';
+						bid_len = hc_elf_build_id(p, bid, sizeof(bid));
+					}
+					hc_rec_u(&C.w, start);
+					hc_rec_u(&C.w, end);
+					hc_rec_u(&C.w, offset);
+					hc_rec_str(&C.w, p, strlen(p));
+					hc_rec_str(&C.w, bid, bid_len);
+				}
+				count++;
+			}
+			if (nl)
+				*nl = '\n';
+			line = nl ? nl + 1 : NULL;
+		}
+		if (pass == 0) {
+			C.nmods = count < C.mods_cap ? count : C.mods_cap;
+			if (sig == C.mods_sig)
+				break;
+			C.mods_sig = sig;
+		} else {
+			hc_rec_end(&C.w);
+		}
+	}
+	hc_unmap(buf, cap);
+	C.last_scan = hc_now();
+	C.rescan = 0;
+}
+
+static void write_stack(uint32_t id, const uint64_t *frames, unsigned n)
+{
+	struct hc_writer *w = &C.w;
+	hc_rec_begin(w, HC_REC_STACK);
+	hc_rec_u(w, id);
+	hc_rec_u(w, n);
+	uint64_t prev = 0;
+	for (unsigned i = 0; i < n; i++) {
+		hc_rec_s(w, (int64_t)(frames[i] - prev));
+		prev = frames[i];
+		if (!C.rescan && !frame_known(frames[i]))
+			C.rescan = 1; /* a module loaded since the last scan */
+	}
+	hc_rec_end(w);
+}
+
+static void emit_block(void *ctx, const struct hc_block *b)
+{
+	(void)ctx;
+	hc_rec_begin(&C.w, HC_REC_BLOCK);
+	hc_rec_u(&C.w, b->id - C.last_block_written);
+	hc_rec_u(&C.w, b->site);
+	hc_rec_u(&C.w, b->size);
+	hc_rec_u(&C.w, rel(b->ts));
+	hc_rec_u(&C.w, b->ptr);
+	hc_rec_end(&C.w);
+	C.last_block_written = b->id;
+}
+
+static void emit_free(void *ctx, uint64_t id, uint64_t ts)
+{
+	(void)ctx;
+	hc_rec_begin(&C.w, HC_REC_FREE);
+	hc_rec_u(&C.w, id);
+	hc_rec_u(&C.w, rel(ts));
+	hc_rec_end(&C.w);
+}
+
+/* --- draining ------------------------------------------------------------ */
+
+static void process(const uint64_t *e)
+{
+	struct hc_heap *h = &C.heap;
+	switch (HC_EV_KIND(e[0])) {
+	case HC_EV_PAD:
+		return;
+	case HC_EV_STACK: {
+		unsigned n = (unsigned)HC_EV_COUNT(e[0]);
+		if (n + 2 > HC_EV_WORDS(e[0]))
+			break;
+		int created;
+		uint32_t id = hc_heap_intern(h, e[1], &created);
+		if (created)
+			write_stack(id, e + 2, n);
+		else if (!id)
+			h->dropped++;
+		return;
+	}
+	case HC_EV_ALLOC:
+		hc_heap_alloc(h, e[1], e[2], e[3], hc_heap_lookup(h, e[4]));
+		return;
+	case HC_EV_FREE:
+		hc_heap_free(h, e[1], e[2]);
+		return;
+	case HC_EV_REALLOC:
+		hc_heap_free(h, e[1], e[4]);
+		hc_heap_alloc(h, e[2], e[3], e[5], hc_heap_lookup(h, e[6]));
+		return;
+	case HC_EV_EXIT:
+		hc_rec_begin(&C.w, HC_REC_EXIT);
+		hc_rec_u(&C.w, rel(e[2]));
+		hc_rec_u(&C.w, e[1]);
+		hc_rec_end(&C.w);
+		return;
+	case HC_EV_EXEC: {
+		size_t len = (size_t)HC_EV_COUNT(e[0]);
+		if (len > sizeof(C.exec_path) - 1 || len > (HC_EV_WORDS(e[0]) - 2) * 8)
+			break;
+		memcpy(C.exec_path, e + 2, len);
+		C.exec_path[len] = '\0';
+		C.exec_ts = e[1];
+		C.exec_pending = 1;
+		return;
+	}
+	}
+	C.corrupt_events++; /* cannot happen: rings are only written by record.c */
+}
+
+static size_t drain_ring(struct hc_ring *r)
+{
+	/* state before head: a ring seen DEAD has all its events published. */
+	int state = atomic_load_explicit(&r->state, memory_order_acquire);
+	if (state == HC_RING_FREE)
+		return 0;
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	size_t n = 0;
+	while (tail != head) {
+		const uint64_t *e = (const uint64_t *)(r->data + (tail & (r->size - 1)));
+		uint64_t words = HC_EV_WORDS(e[0]);
+		if (!words || tail + words * 8 > head) {
+			C.corrupt_events++;
+			tail = head;
+			break;
+		}
+		process(e);
+		tail += words * 8;
+		n++;
+	}
+	atomic_store_explicit(&r->tail, tail, memory_order_release);
+	C.events += n;
+	if (state == HC_RING_DEAD) {
+		int dead = HC_RING_DEAD;
+		atomic_compare_exchange_strong_explicit(&r->state, &dead, HC_RING_FREE,
+							memory_order_release, memory_order_relaxed);
+	}
+	return n;
+}
+
+static size_t drain_all(void)
+{
+	size_t n = 0;
+	for (struct hc_ring *r = atomic_load_explicit(&hc_rings, memory_order_acquire); r;
+	     r = r->next)
+		n += drain_ring(r);
+	return n;
+}
+
+/* --- snapshots ----------------------------------------------------------- */
+
+#define SITES_PER_RECORD 16384
+
+struct sites_ctx {
+	size_t i, total;
+};
+
+static void emit_site(void *ctx, uint32_t id, const struct hc_site *s, const uint32_t *hist)
+{
+	struct sites_ctx *sc = ctx;
+	struct hc_writer *w = &C.w;
+	if (sc->i % SITES_PER_RECORD == 0) {
+		size_t left = sc->total - sc->i;
+		hc_rec_begin(w, HC_REC_SITES);
+		hc_rec_u(w, left < SITES_PER_RECORD ? left : SITES_PER_RECORD);
+	}
+	hc_rec_u(w, id);
+	hc_rec_u(w, s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0);
+	hc_rec_u(w, s->live_blocks > 0 ? (uint64_t)s->live_blocks : 0);
+	hc_rec_u(w, s->allocs);
+	hc_rec_u(w, s->frees);
+	hc_rec_u(w, s->bytes_alloc);
+	hc_rec_u(w, s->peak);
+	unsigned nh = 0;
+	for (unsigned b = 0; hist && b < HC_HIST_BUCKETS; b++)
+		nh += hist[b] != 0;
+	hc_rec_u(w, nh);
+	for (unsigned b = 0; hist && b < HC_HIST_BUCKETS; b++) {
+		if (hist[b]) {
+			hc_rec_u(w, b);
+			hc_rec_u(w, hist[b]);
+		}
+	}
+	sc->i++;
+	if (sc->i % SITES_PER_RECORD == 0 || sc->i == sc->total)
+		hc_rec_end(w);
+}
+
+static uint64_t lost_events(uint64_t *waits)
+{
+	uint64_t lost = hc_record_lost_no_ring() + C.heap.dropped + C.corrupt_events;
+	*waits = 0;
+	for (struct hc_ring *r = atomic_load_explicit(&hc_rings, memory_order_acquire); r;
+	     r = r->next) {
+		lost += atomic_load_explicit(&r->lost, memory_order_relaxed);
+		*waits += atomic_load_explicit(&r->waits, memory_order_relaxed);
+	}
+	return lost;
+}
+
+static void write_threads(void)
+{
+	int refresh = C.snapshots % 10 == 0;
+	for (struct hc_ring *r = atomic_load_explicit(&hc_rings, memory_order_acquire); r;
+	     r = r->next) {
+		if (atomic_load_explicit(&r->state, memory_order_acquire) != HC_RING_OWNED)
+			continue;
+		uint32_t gen = atomic_load_explicit(&r->owner_gen, memory_order_acquire);
+		if (gen == r->seen_gen && !refresh)
+			continue;
+		pid_t tid = atomic_load_explicit(&r->tid, memory_order_relaxed);
+		char path[64], name[32];
+		hc_fmt(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
+		ssize_t n = hc_proc_read(path, name, sizeof(name));
+		if (n <= 0)
+			continue; /* already gone */
+		if (name[n - 1] == '\n')
+			name[--n] = '\0';
+		if (gen == r->seen_gen && !strcmp(name, r->seen_name))
+			continue;
+		r->seen_gen = gen;
+		memcpy(r->seen_name, name, (size_t)n + 1 < sizeof(r->seen_name) ? (size_t)n + 1
+										 : sizeof(r->seen_name));
+		r->seen_name[sizeof(r->seen_name) - 1] = '\0';
+		hc_rec_begin(&C.w, HC_REC_THREAD);
+		hc_rec_u(&C.w, rel(hc_now()));
+		hc_rec_u(&C.w, (uint64_t)tid);
+		hc_rec_str(&C.w, name, (size_t)n);
+		hc_rec_end(&C.w);
+	}
+}
+
+static void snapshot(uint64_t now)
+{
+	struct hc_heap *h = &C.heap;
+	struct hc_writer *w = &C.w;
+	hc_heap_promote(h, now > hc_config.promotion_ns ? now - hc_config.promotion_ns : 0,
+			emit_block, NULL);
+	uint64_t waits, lost = lost_events(&waits);
+	hc_rec_begin(w, HC_REC_SNAPSHOT);
+	hc_rec_u(w, rel(now));
+	hc_rec_u(w, hc_proc_rss());
+	hc_rec_u(w, h->live_bytes > 0 ? (uint64_t)h->live_bytes : 0);
+	hc_rec_u(w, h->live_blocks > 0 ? (uint64_t)h->live_blocks : 0);
+	hc_rec_u(w, h->peak_bytes);
+	hc_rec_u(w, h->total_allocs);
+	hc_rec_u(w, h->total_frees);
+	hc_rec_u(w, h->total_bytes);
+	hc_rec_u(w, C.events);
+	hc_rec_u(w, lost);
+	hc_rec_u(w, waits);
+	hc_rec_u(w, h->unknown_frees);
+	hc_rec_u(w, hc_mapped_bytes());
+	hc_rec_end(w);
+	struct sites_ctx sc = {0, h->ndirty};
+	hc_heap_flush_sites(h, emit_site, &sc);
+	write_threads();
+	C.snapshots++;
+}
+
+/* --- the thread ---------------------------------------------------------- */
+
+static void stop_tracing(const char *why, int err)
+{
+	char msg[4200];
+	hc_fmt(msg, sizeof(msg), "tracing stopped: %s '%s': %s", why, C.path, errstr(-err));
+	hc_log("%s", msg);
+	atomic_store(&hc_tracing, HC_OFF);
+	/* Try to leave the reason in the trace, if it still takes writes. */
+	hc_writer_recover(&C.w);
+	note(HC_NOTE_ERROR, msg);
+	hc_rec_begin(&C.w, HC_REC_END);
+	hc_rec_u(&C.w, rel(hc_now()));
+	hc_rec_u(&C.w, HC_END_STOPPED);
+	hc_rec_end(&C.w);
+	hc_writer_flush(&C.w);
+	close(C.fd);
+	C.fd = -1;
+}
+
+/* Drains everything published before the request, then writes. Returns 1
+ * when the collector must end (final flush or failure). */
+static int serve_flush(void)
+{
+	int final = atomic_load(&C.final_req);
+	drain_all();
+	hc_heap_round(&C.heap);
+	drain_all();
+	hc_heap_settle(&C.heap);
+	uint64_t now = hc_now();
+	snapshot(now);
+	if (C.exec_pending) {
+		hc_rec_begin(&C.w, HC_REC_EXEC);
+		hc_rec_u(&C.w, rel(C.exec_ts));
+		hc_rec_str(&C.w, C.exec_path, strlen(C.exec_path));
+		hc_rec_end(&C.w);
+	}
+	if (final || C.exec_pending) {
+		hc_rec_begin(&C.w, HC_REC_END);
+		hc_rec_u(&C.w, rel(now));
+		hc_rec_u(&C.w, final ? HC_END_EXIT : HC_END_EXEC);
+		hc_rec_end(&C.w);
+	}
+	C.exec_pending = 0;
+	int rc = hc_writer_flush(&C.w);
+	if (rc) {
+		stop_tracing("cannot write trace", rc);
+		return 1;
+	}
+	C.next_snapshot = now + hc_config.interval_ns;
+	if (final) {
+		atomic_store(&hc_tracing, HC_OFF);
+		close(C.fd);
+		C.fd = -1;
+		return 1;
+	}
+	return 0;
+}
+
+static void finish_request(void)
+{
+	atomic_store_explicit(&C.flush_done, atomic_load(&C.flush_req), memory_order_release);
+	futex(&C.flush_done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+static void idle(uint64_t ns)
+{
+	uint32_t seen = atomic_load(&C.wake);
+	atomic_store(&C.sleeping, 1);
+	if (atomic_load(&C.flush_req) == atomic_load(&C.flush_done)) {
+		struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+		futex(&C.wake, FUTEX_WAIT_PRIVATE, seen, &ts);
+	}
+	atomic_store(&C.sleeping, 0);
+}
+
+static void *collector_main(void *arg)
+{
+	(void)arg;
+	hc_tls.guard = 1; /* everything this thread allocates is the shim's own */
+	prctl(PR_SET_NAME, "heapcreep", 0, 0, 0);
+	uint64_t nap = 200000;
+	for (;;) {
+		pthread_mutex_lock(&C.lock);
+		int done = 0;
+		size_t n = drain_all();
+		hc_heap_round(&C.heap);
+		uint64_t now = hc_now();
+		if (C.rescan && now - C.last_scan > 1000000000u)
+			scan_modules();
+		if (atomic_load(&C.flush_req) != atomic_load(&C.flush_done)) {
+			done = serve_flush();
+			finish_request();
+		} else if (now >= C.next_snapshot) {
+			snapshot(now);
+			C.next_snapshot = now + hc_config.interval_ns;
+			if (C.snapshots % 30 == 0)
+				C.rescan = 1; /* catch dlclose + reload at the same place */
+			int rc = hc_writer_flush(&C.w);
+			if (rc) {
+				stop_tracing("cannot write trace", rc);
+				done = 1;
+			}
+		}
+		if (!done && C.w.err) {
+			stop_tracing("cannot write trace", C.w.err);
+			done = 1;
+		}
+		pthread_mutex_unlock(&C.lock);
+		if (done) {
+			atomic_store(&hc_collector_running, 0);
+			finish_request();
+			return NULL;
+		}
+		if (n) {
+			nap = 200000;
+			continue;
+		}
+		uint64_t until = C.next_snapshot > now ? C.next_snapshot - now : 0;
+		idle(nap < until ? nap : until + 1000);
+		if (nap < 20000000)
+			nap *= 2;
+	}
+}
+
+void hc_collector_kick(void)
+{
+	if (atomic_load(&C.sleeping)) {
+		atomic_fetch_add(&C.wake, 1);
+		futex(&C.wake, FUTEX_WAKE_PRIVATE, 1, NULL);
+	}
+}
+
+void hc_collector_start(void)
+{
+	if (!hc_config_loaded || atomic_load(&hc_tracing) == HC_OFF)
+		return;
+	int idle_state = 0;
+	if (!atomic_compare_exchange_strong(&C.start_state, &idle_state, 1))
+		return;
+	hc_tls.guard++;
+	int rc = open_trace();
+	if (rc) {
+		char where[4200];
+		expand_path(where, sizeof(where), hc_config.output, 0);
+		hc_log("cannot create trace '%s': %s; tracing off", where, errstr(-rc));
+		atomic_store(&hc_tracing, HC_OFF);
+		goto out;
+	}
+	if (hc_writer_init(&C.w, C.fd, hc_config.zstd_level) ||
+	    hc_heap_init(&C.heap, hc_config.sample_bytes)) {
+		stop_tracing("cannot start trace", C.w.err ? C.w.err : -ENOMEM);
+		goto out;
+	}
+	C.heap.on_free = emit_free;
+	write_header();
+	scan_modules();
+	rc = hc_writer_flush(&C.w);
+	if (rc) {
+		stop_tracing("cannot write trace", rc);
+		goto out;
+	}
+	C.next_snapshot = hc_now() + hc_config.interval_ns;
+
+	/* The collector takes no signals: they belong to the program. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 1u << 20);
+	pthread_t th;
+	atomic_store(&hc_collector_running, 1);
+	atomic_store(&hc_tracing, HC_ON);
+	rc = pthread_create(&th, &attr, collector_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		atomic_store(&hc_collector_running, 0);
+		stop_tracing("cannot start the collector thread for", -rc);
+	}
+out:
+	hc_tls.guard--;
+}
+
+int hc_collector_flush(int final, uint64_t timeout_ns)
+{
+	if (!atomic_load(&hc_collector_running) || getpid() != hc_pid)
+		return -1;
+	if (final)
+		atomic_store(&C.final_req, 1);
+	uint32_t seq = atomic_fetch_add(&C.flush_req, 1) + 1;
+	atomic_fetch_add(&C.wake, 1);
+	futex(&C.wake, FUTEX_WAKE_PRIVATE, 1, NULL);
+	uint64_t deadline = hc_now() + timeout_ns;
+	for (;;) {
+		uint32_t done = atomic_load_explicit(&C.flush_done, memory_order_acquire);
+		if ((int32_t)(done - seq) >= 0)
+			return 0;
+		if (!atomic_load(&hc_collector_running))
+			return -1;
+		uint64_t now = hc_now();
+		if (now >= deadline)
+			return -1;
+		uint64_t left = deadline - now;
+		if (left > 100000000u)
+			left = 100000000u; /* re-check that the collector still runs */
+		struct timespec ts = {0, (long)left};
+		futex(&C.flush_done, FUTEX_WAIT_PRIVATE, done, &ts);
+	}
+}
+
+/* --- fork ---------------------------------------------------------------- */
+
+void hc_collector_prefork(void)
+{
+	/* A fork while the collector is mid-round would give the child a torn
+	 * copy of its tables; wait for the round to end. */
+	C.fork_locked = atomic_load(&hc_collector_running);
+	if (C.fork_locked)
+		pthread_mutex_lock(&C.lock);
+}
+
+void hc_collector_postfork_parent(void)
+{
+	if (C.fork_locked)
+		pthread_mutex_unlock(&C.lock);
+}
+
+void hc_collector_postfork_child(void)
+{
+	hc_tls.guard++;
+	pthread_mutex_init(&C.lock, NULL);
+	int was_off = atomic_load(&hc_tracing) == HC_OFF;
+	if (C.fork_locked) {
+		/* The parent's collector thread does not exist here: drop its
+		 * state (all of it in mmap memory) and its file. */
+		hc_writer_release(&C.w);
+		hc_heap_release(&C.heap);
+		if (C.fd >= 0)
+			close(C.fd);
+	}
+	C.fd = -1;
+	C.fork_locked = 0;
+	C.events = C.corrupt_events = C.snapshots = C.last_block_written = 0;
+	C.mods_sig = 0;
+	C.nmods = 0;
+	C.exec_pending = 0;
+	atomic_store(&C.flush_req, 0);
+	atomic_store(&C.flush_done, 0);
+	atomic_store(&C.final_req, 0);
+	atomic_store(&C.sleeping, 0);
+	atomic_store(&C.start_state, 0);
+	atomic_store(&hc_collector_running, 0);
+	for (struct hc_ring *r = atomic_load(&hc_rings); r; r = r->next) {
+		hc_ring_reset(r);
+		atomic_store(&r->lost, 0);
+		atomic_store(&r->waits, 0);
+		r->seen_gen = 0;
+		if (r != hc_tls.ring)
+			atomic_store(&r->state, HC_RING_FREE); /* its thread is gone */
+	}
+	hc_pid = getpid();
+	hc_t0 = hc_now();
+	C.fork_child = 1;
+	atomic_store(&hc_tracing,
+		     was_off || hc_config.fork_mode == HC_FORK_OFF ? HC_OFF : HC_PENDING);
+	hc_tls.guard--;
+}

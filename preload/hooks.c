@@ -1,0 +1,249 @@
+/* The C allocation entry points the shim interposes (malloc, free, calloc,
+ * realloc, reallocarray, the memalign family; malloc_usable_size passes
+ * through). Each hook calls the next allocator (dlsym RTLD_NEXT: glibc, or a
+ * jemalloc/tcmalloc that follows us) and, unless the thread is already inside
+ * the shim, records the call. Hooks never change what the program sees: the
+ * same pointer, the same errno, the same failure.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+struct hc_real hc_real;
+
+enum { UNRESOLVED, RESOLVING, RESOLVED };
+static _Atomic int resolve_state;
+
+void hc_resolve_cxx(void) HC_HIDDEN;
+void hc_resolve_jemalloc(void) HC_HIDDEN;
+
+void hc_resolve(void)
+{
+	if (atomic_load_explicit(&resolve_state, memory_order_acquire) == RESOLVED)
+		return;
+	int expect = UNRESOLVED;
+	if (atomic_compare_exchange_strong(&resolve_state, &expect, RESOLVING)) {
+		/* dlsym may call calloc: with the guard held and hc_real still
+		 * empty, that call is served by the bootstrap arena. */
+		hc_tls.guard++;
+		hc_t0 = hc_now();
+		hc_pid = getpid();
+		hc_real.malloc = dlsym(RTLD_NEXT, "malloc");
+		hc_real.free = dlsym(RTLD_NEXT, "free");
+		hc_real.calloc = dlsym(RTLD_NEXT, "calloc");
+		hc_real.realloc = dlsym(RTLD_NEXT, "realloc");
+		hc_real.posix_memalign = dlsym(RTLD_NEXT, "posix_memalign");
+		hc_real.aligned_alloc = dlsym(RTLD_NEXT, "aligned_alloc");
+		hc_real.memalign = dlsym(RTLD_NEXT, "memalign");
+		hc_real.valloc = dlsym(RTLD_NEXT, "valloc");
+		hc_real.pvalloc = dlsym(RTLD_NEXT, "pvalloc");
+		hc_real.malloc_usable_size = dlsym(RTLD_NEXT, "malloc_usable_size");
+		hc_resolve_cxx();
+		hc_resolve_jemalloc();
+		hc_thread_init();
+		hc_tls.guard--;
+		atomic_store_explicit(&resolve_state, RESOLVED, memory_order_release);
+		return;
+	}
+	if (hc_tls.guard)
+		return; /* our own dlsym calling back: the caller uses the arena */
+	while (atomic_load_explicit(&resolve_state, memory_order_acquire) != RESOLVED)
+		sched_yield();
+}
+
+static inline int ready(void)
+{
+	if (likely(atomic_load_explicit(&resolve_state, memory_order_acquire) == RESOLVED))
+		return 1;
+	hc_resolve();
+	return atomic_load_explicit(&resolve_state, memory_order_acquire) == RESOLVED &&
+	       hc_real.malloc != NULL;
+}
+
+/* Whether this call should be recorded: not from inside the shim, and only
+ * while tracing is on. */
+static inline int traced(const struct hc_tls *t)
+{
+	return !t->guard &&
+	       atomic_load_explicit(&hc_tracing, memory_order_relaxed) != HC_OFF;
+}
+
+EXPORT void *malloc(size_t size)
+{
+	if (unlikely(!ready()))
+		return hc_boot_alloc(size, 16);
+	struct hc_tls *t = &hc_tls;
+	if (!traced(t))
+		return hc_real.malloc(size);
+	t->guard++;
+	void *p = hc_real.malloc(size);
+	if (p) {
+		int e = errno;
+		hc_record_alloc(p, size);
+		errno = e;
+	}
+	t->guard--;
+	return p;
+}
+
+EXPORT void free(void *p)
+{
+	if (!p || unlikely(hc_boot_owns(p)))
+		return;
+	if (unlikely(!ready()))
+		return; /* cannot happen: only the arena served memory before */
+	struct hc_tls *t = &hc_tls;
+	if (!traced(t)) {
+		hc_real.free(p);
+		return;
+	}
+	t->guard++;
+	int e = errno;
+	hc_record_free(p, hc_now()); /* before the address can be reused */
+	hc_real.free(p);
+	errno = e;
+	t->guard--;
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+	if (unlikely(!ready())) {
+		size_t bytes;
+		if (__builtin_mul_overflow(n, size, &bytes))
+			return NULL;
+		return hc_boot_alloc(bytes, 16);
+	}
+	struct hc_tls *t = &hc_tls;
+	if (!traced(t))
+		return hc_real.calloc(n, size);
+	t->guard++;
+	void *p = hc_real.calloc(n, size);
+	if (p) {
+		int e = errno;
+		hc_record_alloc(p, n * size); /* no overflow: calloc succeeded */
+		errno = e;
+	}
+	t->guard--;
+	return p;
+}
+
+/* realloc and reallocarray share this body; always inlined so that both
+ * hooks have the same frame depth above hc_record_*. */
+static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t size)
+{
+	if (unlikely(old && hc_boot_owns(old))) {
+		/* Move out of the arena; the arena block is never reused. */
+		void *p = ready() ? hc_real.malloc(size) : hc_boot_alloc(size, 16);
+		if (p) {
+			size_t n = hc_boot_size(old);
+			memcpy(p, old, n < size ? n : size);
+			if (traced(&hc_tls)) {
+				hc_tls.guard++;
+				hc_record_alloc(p, size);
+				hc_tls.guard--;
+			}
+		}
+		return p;
+	}
+	if (unlikely(!ready()))
+		return hc_boot_alloc(size, 16);
+	struct hc_tls *t = &hc_tls;
+	if (!traced(t))
+		return hc_real.realloc(old, size);
+	t->guard++;
+	uint64_t ts_free = old ? hc_now() : 0; /* before old can be reused */
+	void *p = hc_real.realloc(old, size);
+	int e = errno;
+	if (p) {
+		if (old)
+			hc_record_realloc(old, p, size, ts_free);
+		else
+			hc_record_alloc(p, size);
+	} else if (old && size == 0) {
+		hc_record_free(old, ts_free); /* glibc's realloc(p, 0) frees p */
+	}
+	errno = e;
+	t->guard--;
+	return p;
+}
+
+EXPORT void *realloc(void *old, size_t size)
+{
+	return do_realloc(old, size);
+}
+
+EXPORT void *reallocarray(void *old, size_t n, size_t size)
+{
+	size_t bytes;
+	if (__builtin_mul_overflow(n, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return do_realloc(old, bytes);
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	if (unlikely(!ready())) {
+		void *p = hc_boot_alloc(size, align);
+		if (!p)
+			return ENOMEM;
+		*out = p;
+		return 0;
+	}
+	struct hc_tls *t = &hc_tls;
+	if (!traced(t))
+		return hc_real.posix_memalign(out, align, size);
+	t->guard++;
+	int rc = hc_real.posix_memalign(out, align, size);
+	if (rc == 0) {
+		int e = errno;
+		hc_record_alloc(*out, size);
+		errno = e;
+	}
+	t->guard--;
+	return rc;
+}
+
+/* aligned_alloc, memalign, valloc and pvalloc differ only in the call. */
+#define ALIGNED_HOOK(name, PARAMS, CALL, SIZE, BOOT_ALIGN)                \
+	EXPORT void *name PARAMS                                           \
+	{                                                                  \
+		if (unlikely(!ready()))                                    \
+			return hc_boot_alloc(SIZE, BOOT_ALIGN);            \
+		struct hc_tls *t = &hc_tls;                                \
+		if (!traced(t) || !hc_real.name)                           \
+			return hc_real.name ? hc_real.CALL : NULL;         \
+		t->guard++;                                                \
+		void *p = hc_real.CALL;                                    \
+		if (p) {                                                   \
+			int e = errno;                                     \
+			hc_record_alloc(p, SIZE);                          \
+			errno = e;                                         \
+		}                                                          \
+		t->guard--;                                                \
+		return p;                                                  \
+	}
+
+ALIGNED_HOOK(aligned_alloc, (size_t align, size_t size), aligned_alloc(align, size), size, align)
+ALIGNED_HOOK(memalign, (size_t align, size_t size), memalign(align, size), size, align)
+ALIGNED_HOOK(valloc, (size_t size), valloc(size), size, 4096)
+ALIGNED_HOOK(pvalloc, (size_t size), pvalloc(size), size, 4096)
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	if (hc_boot_owns(p))
+		return hc_boot_size(p);
+	if (unlikely(!ready()) || !hc_real.malloc_usable_size)
+		return 0;
+	return hc_real.malloc_usable_size(p);
+}

@@ -1,0 +1,244 @@
+/* The shim's internal map: the cross-file functions and state of preload/,
+ * grouped under the file that defines them. The shim exports only the libc
+ * allocation names (exports.map); everything here is hidden.
+ *
+ * Pipeline: hooks.c (interposed entry points) → unwind.c (stack + hash) →
+ * ring.c (per-thread SPSC rings, thread.c hands them out) → collector.c
+ * (the one thread that owns all tables: live.c, sites.c) → writer.c.
+ */
+#ifndef HC_INTERNAL_H
+#define HC_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HC_HIDDEN __attribute__((visibility("hidden")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* --- config.c ------------------------------------------------------------ */
+
+enum hc_fork_mode { HC_FORK_TRACE, HC_FORK_OFF };
+
+struct hc_config {
+	char output[4096];      /* output path pattern; %p pid, %% percent */
+	uint64_t sample_bytes;  /* 0: every allocation */
+	uint64_t promotion_ns;  /* nursery age before a block is written */
+	uint64_t interval_ns;   /* snapshot interval */
+	uint64_t wait_ns;       /* longest a producer waits for ring space */
+	size_t ring_bytes;      /* per-thread ring size, a power of two */
+	int max_frames;
+	int fork_mode;
+	int zstd_level;
+	char text[1024];        /* our HEAPCREEP_ variables, for the header */
+};
+extern struct hc_config hc_config HC_HIDDEN;
+
+/* Reads HEAPCREEP_* with secure_getenv. Returns 0, or -1 after writing one
+ * line on stderr (tracing must then stay off). */
+int hc_config_load(void) HC_HIDDEN;
+
+/* --- log.c --------------------------------------------------------------- */
+
+/* One line on stderr, "heapcreep: ..." + newline, formatted without stdio
+ * (%s, %d, %u, %lu, %llu, %x only): safe inside the allocator. */
+void hc_log(const char *fmt, ...) HC_HIDDEN __attribute__((format(printf, 1, 2)));
+/* The same into a buffer (always NUL-terminated); returns the length. */
+size_t hc_fmt(char *buf, size_t cap, const char *fmt, ...) HC_HIDDEN
+	__attribute__((format(printf, 3, 4)));
+
+/* --- time --------------------------------------------------------------- */
+
+#include <time.h>
+/* CLOCK_MONOTONIC in ns: a vDSO call, no syscall. Free events take it before
+ * the real free and alloc events after the real malloc returns, so that for
+ * one address the timestamps of its blocks' lives never overlap. */
+static inline uint64_t hc_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* --- bootstrap.c --------------------------------------------------------- */
+
+/* A static bump arena that serves allocations made while the real allocator
+ * is being looked up (dlsym calls calloc). Its blocks are never freed. */
+void *hc_boot_alloc(size_t size, size_t align) HC_HIDDEN;
+int hc_boot_owns(const void *p) HC_HIDDEN;
+size_t hc_boot_size(const void *p) HC_HIDDEN;
+
+/* --- hooks.c ------------------------------------------------------------- */
+
+/* The next allocator's entry points (glibc, jemalloc, tcmalloc...). The C++
+ * and *allocx ones are NULL when the next allocator lacks them. */
+struct hc_real {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*malloc_usable_size)(void *);
+	void *(*mallocx)(size_t, int);
+	void *(*rallocx)(void *, size_t, int);
+	size_t (*xallocx)(void *, size_t, size_t, int);
+	size_t (*sallocx)(const void *, int);
+	void (*dallocx)(void *, int);
+	void (*sdallocx)(void *, size_t, int);
+	size_t (*nallocx)(size_t, int);
+	void *cxx_new[8];      /* see hooks_cxx.c for the order */
+	void *cxx_delete[12];
+};
+extern struct hc_real hc_real HC_HIDDEN;
+
+/* Resolves hc_real once (idempotent, thread-safe). */
+void hc_resolve(void) HC_HIDDEN;
+
+/* --- thread.c: per-thread state ----------------------------------------- */
+
+struct hc_ring;
+
+struct hc_tls {
+	int guard;               /* >0 while the shim works on this thread */
+	int state;               /* HC_THREAD_* */
+	int dtor_rounds;
+	struct hc_ring *ring;
+	int64_t sample_left;     /* bytes until the next sampled byte */
+	uint64_t rng;
+};
+enum { HC_THREAD_NEW, HC_THREAD_ACTIVE, HC_THREAD_EXITED };
+
+/* initial-exec: the general-dynamic model may call malloc on first access
+ * (__tls_get_addr allocates the DTV), which would recurse into the hooks. */
+extern __thread struct hc_tls hc_tls __attribute__((tls_model("initial-exec"))) HC_HIDDEN;
+
+/* The calling thread's ring, acquired on first use; NULL if none can be had. */
+struct hc_ring *hc_thread_ring(void) HC_HIDDEN;
+/* After the thread's last destructor ran: a ring borrowed for one event. */
+void hc_thread_return_borrowed(struct hc_ring *r) HC_HIDDEN;
+int hc_thread_init(void) HC_HIDDEN;
+
+/* --- ring.c: single-producer single-consumer byte rings ------------------ */
+
+/* Events are whole multiples of 8 bytes, starting with a header word:
+ * kind in bits 0-7, length in 8-byte words in bits 8-23, a count (frames)
+ * in bits 32-63. */
+enum hc_ev_kind {
+	HC_EV_PAD = 0,       /* skip to the end of the ring */
+	HC_EV_ALLOC = 1,     /* ptr, size, ts, hash */
+	HC_EV_FREE = 2,      /* ptr, ts */
+	HC_EV_REALLOC = 3,   /* old, new, size, ts_free, ts_alloc, hash */
+	HC_EV_STACK = 4,     /* hash, frames... */
+	HC_EV_EXIT = 5,      /* how, ts */
+	HC_EV_EXEC = 6,      /* ts, path words... (NUL-padded) */
+};
+#define HC_EV_WORDS(h) (((h) >> 8) & 0xffff)
+#define HC_EV_KIND(h) ((h) & 0xff)
+#define HC_EV_COUNT(h) ((h) >> 32)
+#define HC_EV_HDR(kind, words, count) \
+	((uint64_t)(kind) | (uint64_t)(words) << 8 | (uint64_t)(count) << 32)
+
+enum { HC_RING_FREE, HC_RING_OWNED, HC_RING_DEAD };
+#define HC_STACK_CACHE 1024 /* per-ring known-stack hashes, direct-mapped */
+
+struct hc_ring {
+	/* producer's line */
+	_Atomic uint64_t head;
+	uint64_t tail_cache;
+	_Atomic uint64_t lost;      /* events dropped after waiting wait_ns */
+	_Atomic uint64_t waits;     /* times the producer had to wait */
+	/* consumer's line */
+	_Atomic uint64_t tail __attribute__((aligned(64)));
+	/* control */
+	_Atomic int state __attribute__((aligned(64)));
+	_Atomic pid_t tid;
+	_Atomic uint32_t owner_gen; /* bumped on each new owner */
+	struct hc_ring *next;       /* registry link, immutable once published */
+	uint32_t seen_gen;          /* collector only: owner whose name it wrote */
+	char seen_name[16];
+	size_t size;                /* data bytes, a power of two */
+	uint8_t *data;
+	uint64_t known[HC_STACK_CACHE];
+};
+
+/* Ring registry: an append-only lock-free list, rings recycled, never freed. */
+extern _Atomic(struct hc_ring *) hc_rings HC_HIDDEN;
+struct hc_ring *hc_ring_new(size_t size) HC_HIDDEN;
+/* Producer: returns a pointer to `words` 8-byte words of room, or NULL when
+ * the event must be dropped (counted); commit with hc_ring_commit. */
+uint64_t *hc_ring_reserve(struct hc_ring *r, unsigned words) HC_HIDDEN;
+void hc_ring_commit(struct hc_ring *r, unsigned words) HC_HIDDEN;
+/* Empties a ring's data and stack cache (fork child, recycling). */
+void hc_ring_reset(struct hc_ring *r) HC_HIDDEN;
+
+/* --- unwind.c ------------------------------------------------------------ */
+
+#define HC_MAX_FRAMES 256
+/* Captures the caller's stack (skipping `skip` shim frames) into frames;
+ * returns the count. */
+int hc_unwind(uint64_t *frames, int max, int skip) HC_HIDDEN;
+uint64_t hc_stack_hash(const uint64_t *frames, int n) HC_HIDDEN;
+
+/* --- record.c: turning calls into events (the hot path) ------------------ */
+
+void hc_record_alloc(void *p, size_t size) HC_HIDDEN;
+void hc_record_free(void *p, uint64_t ts) HC_HIDDEN;
+void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free) HC_HIDDEN;
+void hc_record_exit(int how) HC_HIDDEN;
+/* Events lost because no ring could be mapped for the thread. */
+uint64_t hc_record_lost_no_ring(void) HC_HIDDEN;
+/* Pushes an EXEC marker and waits (bounded) until the collector wrote it. */
+void hc_record_exec(const char *path) HC_HIDDEN;
+
+/* --- collector.c --------------------------------------------------------- */
+
+/* HC_PENDING: events are recorded into the rings but the collector has not
+ * started yet (before the constructor ran, or in a fork child until its first
+ * event). */
+enum { HC_OFF = 0, HC_ON = 1, HC_PENDING = 2 };
+/* Whether events are recorded. Read on every hook call (relaxed). */
+extern _Atomic int hc_tracing HC_HIDDEN;
+/* Whether the collector thread runs; it starts lazily after a fork. */
+extern _Atomic int hc_collector_running HC_HIDDEN;
+extern pid_t hc_pid HC_HIDDEN;
+/* Time zero of the trace (first hook call, or the fork): ns, monotonic. */
+extern uint64_t hc_t0 HC_HIDDEN;
+/* Set once the constructor has read the configuration. */
+extern int hc_config_loaded HC_HIDDEN;
+
+/* Starts the collector and opens the trace; on failure tracing goes off with
+ * one line on stderr. Idempotent. */
+void hc_collector_start(void) HC_HIDDEN;
+/* Wakes the collector if it sleeps (a producer's ring is filling). */
+void hc_collector_kick(void) HC_HIDDEN;
+/* Asks the collector to drain every ring and flush the trace, and waits for
+ * it at most timeout_ns. If `final`, it then writes the end record, closes
+ * the trace and exits. Returns 0 when done in time. */
+int hc_collector_flush(int final, uint64_t timeout_ns) HC_HIDDEN;
+/* fork handlers (fork.c calls them) */
+void hc_collector_prefork(void) HC_HIDDEN;
+void hc_collector_postfork_parent(void) HC_HIDDEN;
+void hc_collector_postfork_child(void) HC_HIDDEN;
+
+/* --- procinfo.c: facts about the process, read by the collector --------- */
+
+uint64_t hc_proc_rss(void) HC_HIDDEN;
+uint64_t hc_proc_cgroup_limit(void) HC_HIDDEN;
+/* Reads a whole small /proc file into buf; returns bytes or -1. */
+ssize_t hc_proc_read(const char *path, char *buf, size_t cap) HC_HIDDEN;
+/* Reads the GNU build-id note of an ELF file; returns its length or 0. */
+size_t hc_elf_build_id(const char *path, uint8_t *out, size_t cap) HC_HIDDEN;
+
+/* --- lifecycle.c: start, fork, exec, exit ------------------------------- */
+
+/* Nothing here is called from other files: the constructor reads the
+ * configuration and starts the collector; the destructor, exit, _exit and
+ * the exec family flush the trace; fork handlers call the collector's. */
+
+#endif

@@ -1,0 +1,199 @@
+/* The hot path: turns one allocator call into ring events. Called by the
+ * hooks with the re-entrancy guard held and errno saved. Never locks, never
+ * allocates, never touches stdio; the only system call is the rare futex
+ * wake of a sleeping collector when a ring passes half full.
+ *
+ * A stack crosses the ring in full only the first time this ring meets it
+ * (the per-ring known-stack cache); afterwards an event carries its hash.
+ */
+#include <math.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Frames between unw_backtrace's first entry and the allocating code:
+ * hc_unwind, hc_record_*, the hook. Checked by the test-site tests. */
+#define SKIP 3
+
+static _Atomic uint64_t lost_no_ring;
+
+uint64_t hc_record_lost_no_ring(void)
+{
+	return atomic_load_explicit(&lost_no_ring, memory_order_relaxed);
+}
+
+static inline void maybe_start(void)
+{
+	if (unlikely(atomic_load_explicit(&hc_tracing, memory_order_relaxed) == HC_PENDING))
+		hc_collector_start();
+}
+
+/* xorshift64*, seeded per thread; only used in sampled mode. */
+static uint64_t rng_next(struct hc_tls *t)
+{
+	if (!t->rng)
+		t->rng = (hc_now() ^ ((uint64_t)syscall(SYS_gettid) << 32)) | 1;
+	t->rng ^= t->rng >> 12;
+	t->rng ^= t->rng << 25;
+	t->rng ^= t->rng >> 27;
+	return t->rng * 0x2545f4914f6cdd1dull;
+}
+
+/* Distance to the next sampled byte: exponential with mean sample_bytes, as
+ * jemalloc and tcmalloc draw it, so every byte has the same chance. */
+static int64_t draw_distance(struct hc_tls *t)
+{
+	double u = ((double)(rng_next(t) >> 11) + 0.5) / 9007199254740992.0;
+	double d = -log(u) * (double)hc_config.sample_bytes;
+	return d < 1 ? 1 : (int64_t)d;
+}
+
+/* Whether this allocation is recorded: always in exact mode; in sampled mode
+ * when a sample point falls inside its bytes (memoryless: the next distance
+ * is drawn afresh from the block's end). */
+static inline int sampled(struct hc_tls *t, size_t size)
+{
+	if (likely(hc_config.sample_bytes == 0))
+		return 1;
+	if (t->sample_left == 0)
+		t->sample_left = draw_distance(t);
+	t->sample_left -= (int64_t)size;
+	if (t->sample_left > 0)
+		return 0;
+	t->sample_left = draw_distance(t);
+	return 1;
+}
+
+/* Sends the stack if this ring has not sent it before; returns its hash. */
+static uint64_t push_stack(struct hc_ring *r, const uint64_t *frames, int n)
+{
+	uint64_t h = hc_stack_hash(frames, n);
+	uint64_t *slot = &r->known[h & (HC_STACK_CACHE - 1)];
+	if (likely(*slot == h))
+		return h;
+	unsigned words = 2 + (unsigned)n;
+	uint64_t *e = hc_ring_reserve(r, words);
+	if (!e)
+		return h; /* counted as lost; the collector files the event under stack 0 */
+	e[0] = HC_EV_HDR(HC_EV_STACK, words, n);
+	e[1] = h;
+	memcpy(e + 2, frames, (size_t)n * 8);
+	hc_ring_commit(r, words);
+	*slot = h;
+	return h;
+}
+
+static inline struct hc_ring *ring_or_count(void)
+{
+	struct hc_ring *r = hc_thread_ring();
+	if (unlikely(!r))
+		atomic_fetch_add_explicit(&lost_no_ring, 1, memory_order_relaxed);
+	return r;
+}
+
+__attribute__((noinline)) void hc_record_alloc(void *p, size_t size)
+{
+	uint64_t ts = hc_now(); /* after the real allocator returned p */
+	struct hc_tls *t = &hc_tls;
+	maybe_start();
+	if (!sampled(t, size))
+		return;
+	uint64_t frames[HC_MAX_FRAMES + SKIP];
+	int n = hc_unwind(frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP);
+	struct hc_ring *r = ring_or_count();
+	if (!r)
+		return;
+	uint64_t h = push_stack(r, frames, n);
+	uint64_t *e = hc_ring_reserve(r, 5);
+	if (e) {
+		e[0] = HC_EV_HDR(HC_EV_ALLOC, 5, 0);
+		e[1] = (uint64_t)p;
+		e[2] = size;
+		e[3] = ts;
+		e[4] = h;
+		hc_ring_commit(r, 5);
+	}
+	hc_thread_return_borrowed(r);
+}
+
+__attribute__((noinline)) void hc_record_free(void *p, uint64_t ts)
+{
+	maybe_start();
+	struct hc_ring *r = ring_or_count();
+	if (!r)
+		return;
+	uint64_t *e = hc_ring_reserve(r, 3);
+	if (e) {
+		e[0] = HC_EV_HDR(HC_EV_FREE, 3, 0);
+		e[1] = (uint64_t)p;
+		e[2] = ts;
+		hc_ring_commit(r, 3);
+	}
+	hc_thread_return_borrowed(r);
+}
+
+__attribute__((noinline)) void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free)
+{
+	uint64_t ts = hc_now();
+	struct hc_tls *t = &hc_tls;
+	maybe_start();
+	if (!sampled(t, size)) {
+		hc_record_free(old, ts_free);
+		return;
+	}
+	uint64_t frames[HC_MAX_FRAMES + SKIP];
+	int n = hc_unwind(frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP);
+	struct hc_ring *r = ring_or_count();
+	if (!r)
+		return;
+	uint64_t h = push_stack(r, frames, n);
+	uint64_t *e = hc_ring_reserve(r, 7);
+	if (e) {
+		e[0] = HC_EV_HDR(HC_EV_REALLOC, 7, 0);
+		e[1] = (uint64_t)old;
+		e[2] = (uint64_t)p;
+		e[3] = size;
+		e[4] = ts_free;
+		e[5] = ts;
+		e[6] = h;
+		hc_ring_commit(r, 7);
+	}
+	hc_thread_return_borrowed(r);
+}
+
+void hc_record_exit(int how)
+{
+	struct hc_ring *r = ring_or_count();
+	if (!r)
+		return;
+	uint64_t *e = hc_ring_reserve(r, 3);
+	if (e) {
+		e[0] = HC_EV_HDR(HC_EV_EXIT, 3, 0);
+		e[1] = (uint64_t)how;
+		e[2] = hc_now();
+		hc_ring_commit(r, 3);
+	}
+	hc_thread_return_borrowed(r);
+}
+
+void hc_record_exec(const char *path)
+{
+	struct hc_ring *r = ring_or_count();
+	if (!r)
+		return;
+	size_t len = path ? strnlen(path, 1024) : 0;
+	unsigned words = 2 + (unsigned)(len + 8) / 8; /* NUL-padded */
+	uint64_t *e = hc_ring_reserve(r, words);
+	if (e) {
+		e[0] = HC_EV_HDR(HC_EV_EXEC, words, len);
+		e[1] = hc_now();
+		memset(e + 2, 0, (size_t)(words - 2) * 8);
+		if (len)
+			memcpy(e + 2, path, len);
+		hc_ring_commit(r, words);
+	}
+	hc_thread_return_borrowed(r);
+	hc_collector_flush(0, 2000000000u);
+}

@@ -1,0 +1,119 @@
+/* Per-thread single-producer single-consumer byte rings (the design of
+ * libbpf's ringbuf and LTTng-UST's per-CPU buffers, minus the kernel):
+ * head and tail are free-running byte counters. The producer writes an event
+ * at head & mask and publishes it with a release store of head; the consumer
+ * reads head with acquire, processes [tail, head) and publishes tail with
+ * release. An event never wraps: a PAD event fills the end of the ring and
+ * is published in the same head store as the event after it.
+ * A full ring makes the producer wait for the collector (no silent drop);
+ * after waiting HEAPCREEP_WAIT the event is dropped and counted, so a stuck
+ * collector (a hung disk) can slow the program but never hang it.
+ */
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "mem.h"
+
+_Atomic(struct hc_ring *) hc_rings;
+
+/* Producer-only scratch: the pad to publish with the next commit. */
+static __thread unsigned pending_pad __attribute__((tls_model("initial-exec")));
+
+struct hc_ring *hc_ring_new(size_t size)
+{
+	size_t hdr = (sizeof(struct hc_ring) + 4095) & ~(size_t)4095;
+	uint8_t *mem = hc_map(hdr + size);
+	if (!mem)
+		return NULL;
+	struct hc_ring *r = (struct hc_ring *)mem;
+	r->data = mem + hdr;
+	r->size = size;
+	return r;
+}
+
+void hc_ring_reset(struct hc_ring *r)
+{
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	atomic_store_explicit(&r->tail, head, memory_order_relaxed);
+	r->tail_cache = head;
+	memset(r->known, 0, sizeof(r->known));
+}
+
+static void pause_ns(long ns)
+{
+	struct timespec ts = {0, ns};
+	nanosleep(&ts, NULL);
+}
+
+/* Waits until `need` bytes fit after head. Returns 0 when they do, -1 when
+ * the event must be dropped. */
+static int wait_for_room(struct hc_ring *r, uint64_t head, uint64_t need)
+{
+	uint64_t deadline = 0;
+	long nap = 20000;
+	atomic_fetch_add_explicit(&r->waits, 1, memory_order_relaxed);
+	for (int i = 0;; i++) {
+		if (atomic_load_explicit(&hc_tracing, memory_order_relaxed) == HC_OFF)
+			return -1;
+		if (!atomic_load_explicit(&hc_collector_running, memory_order_acquire)) {
+			hc_collector_start(); /* no-op until the configuration is read */
+			if (!atomic_load_explicit(&hc_collector_running, memory_order_acquire))
+				return -1;
+		}
+		hc_collector_kick();
+		r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (head + need - r->tail_cache <= r->size)
+			return 0;
+		if (i < 16) {
+			sched_yield();
+			continue;
+		}
+		uint64_t now = hc_now();
+		if (!deadline)
+			deadline = now + hc_config.wait_ns;
+		else if (now >= deadline)
+			return -1;
+		pause_ns(nap);
+		if (nap < 1000000)
+			nap *= 2;
+	}
+}
+
+uint64_t *hc_ring_reserve(struct hc_ring *r, unsigned words)
+{
+	uint64_t bytes = (uint64_t)words * 8;
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint64_t off = head & (r->size - 1);
+	uint64_t pad = off + bytes > r->size ? r->size - off : 0;
+	uint64_t need = pad + bytes;
+	if (unlikely(bytes > r->size / 4))
+		goto drop; /* cannot happen with HC_MAX_FRAMES; keeps the bound */
+	if (unlikely(head + need - r->tail_cache > r->size)) {
+		r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (head + need - r->tail_cache > r->size && wait_for_room(r, head, need))
+			goto drop;
+	}
+	if (pad)
+		*(uint64_t *)(r->data + off) = HC_EV_HDR(HC_EV_PAD, pad / 8, 0);
+	pending_pad = (unsigned)pad;
+	return (uint64_t *)(r->data + ((head + pad) & (r->size - 1)));
+drop:
+	atomic_fetch_add_explicit(&r->lost, 1, memory_order_relaxed);
+	return NULL;
+}
+
+void hc_ring_commit(struct hc_ring *r, unsigned words)
+{
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	head += pending_pad + (uint64_t)words * 8;
+	atomic_store_explicit(&r->head, head, memory_order_release);
+	/* Past half full, make sure the collector is awake: it may be in its
+	 * idle sleep while this thread allocates in a burst. */
+	if (unlikely(head - r->tail_cache > r->size / 2)) {
+		r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (head - r->tail_cache > r->size / 2)
+			hc_collector_kick();
+	}
+}

@@ -1,0 +1,72 @@
+# Shared by the shell tests (tNNNN-*.sh): TAP output and the paths of the
+# build under test. A test sources this, calls ok/is/... and ends with
+# done_testing. Every assertion states an exact expected value.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${HC_TEST_BUILD:-$top/build}
+HC=$build/bin/heapcreep
+CLI=$build/libexec/heapcreep/heapcreep-cli
+LIB=$build/lib/libheapcreep.so
+PROG=$build/tests/programs
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/hctest.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 2
+_n=0
+_failed=0
+
+ok() { # status description
+	_n=$((_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_n - $2"
+	else
+		echo "not ok $_n - $2"
+		_failed=$((_failed + 1))
+	fi
+}
+
+is() { # got expected description
+	_n=$((_n + 1))
+	if [ "$1" = "$2" ]; then
+		echo "ok $_n - $3"
+	else
+		echo "not ok $_n - $3"
+		echo "#   got:      '$1'"
+		echo "#   expected: '$2'"
+		_failed=$((_failed + 1))
+	fi
+}
+
+skip() { # description reason
+	_n=$((_n + 1))
+	echo "ok $_n - $1 # SKIP $2"
+}
+
+diag() { echo "# $*"; }
+
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+	exit $?
+}
+
+# jget FILE FILTER: one value from a JSON file (jq syntax).
+jget() { jq -r "$2" "$1"; }
+
+# totals TRACE: "allocs frees bytes unfreed_bytes unfreed_blocks" from the report.
+totals() {
+	"$HC" report -f json "$1" | jq -r '.totals | "\(.allocations) \(.frees) \(.bytes_allocated) \(.unfreed_at_end_bytes) \(.unfreed_at_end_blocks)"'
+}
+
+# Figures valgrind gives for the same numbers, same order. The stand-in
+# preload gives the process the TLS modules the shim brings (libheapcreep,
+# libunwind), so ld.so's per-thread DTV has the same size in both runs.
+STANDIN="$(ldconfig -p | sed -n 's/.*libunwind.so.8 (libc6,x86-64) => //p' | head -n 1) $PROG/libtlsstandin.so"
+vg_totals() { # [valgrind options] -- program args
+	opts=
+	while [ "$1" != -- ]; do opts="$opts $1"; shift; done
+	shift
+	# shellcheck disable=SC2086
+	LD_PRELOAD="$STANDIN ${VG_PRELOAD:-}" valgrind --run-libc-freeres=no --run-cxx-freeres=no $opts "$@" 2>&1 |
+		sed -n 's/,//g; s/.*in use at exit: \([0-9]*\) bytes in \([0-9]*\) blocks/U \1 \2/p; s/.*total heap usage: \([0-9]*\) allocs \([0-9]*\) frees \([0-9]*\) bytes allocated/T \1 \2 \3/p' |
+		awk '$1=="U"{u=$2" "$3} $1=="T"{t=$2" "$3" "$4} END{print t, u}'
+}

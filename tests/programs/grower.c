@@ -1,0 +1,24 @@
+/* Grows a retained set steadily until killed: every 10 ms it keeps one
+ * 4 KiB block and churns a few short-lived ones. Prints "ready" after its
+ * first second. Used for SIGKILL tests. usage: grower. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int main(void)
+{
+	static void *kept[1 << 20];
+	for (long i = 0;; i++) {
+		kept[i % (1 << 20)] = malloc(4096);
+		memset(kept[i % (1 << 20)], 1, 4096);
+		for (int j = 0; j < 10; j++)
+			free(malloc(100));
+		if (i == 100) {
+			puts("ready");
+			fflush(stdout);
+		}
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+}

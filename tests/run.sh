@@ -1,0 +1,52 @@
+#!/bin/sh
+# Runs every test and prints one line per test file and a summary:
+# "N passed, N failed". Unit tests are C programs in $HC_TEST_BUILD/tests/unit,
+# shell tests are tests/tNNNN-*.sh; both speak TAP. Exits non-zero when any
+# test fails. HC_TEST_ONLY=pattern runs the files whose name matches.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${HC_TEST_BUILD:-$top/build}
+export HC_TEST_BUILD="$build"
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+passed=0 failed=0 files=0 bad_files=""
+
+run_one() { # name command...
+	name=$1
+	shift
+	case "$name" in *"${HC_TEST_ONLY:-}"*) ;; *) return ;; esac
+	files=$((files + 1))
+	start=$(date +%s)
+	"$@" >"$log/out" 2>"$log/err"
+	rc=$?
+	secs=$(($(date +%s) - start))
+	p=$(grep -c '^ok ' "$log/out")
+	f=$(grep -c '^not ok ' "$log/out")
+	planned=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$log/out" | tail -n 1)
+	passed=$((passed + p))
+	failed=$((failed + f))
+	status=ok
+	if [ "$f" -gt 0 ] || [ "$rc" -ne 0 ] || [ -z "$planned" ] || [ "$planned" -ne $((p + f)) ]; then
+		status=FAIL
+		bad_files="$bad_files $name"
+		[ "$f" -eq 0 ] && failed=$((failed + 1)) # a crash or a short plan counts
+	fi
+	printf '%-34s %4d passed %3d failed %4ds  %s\n' "$name" "$p" "$f" "$secs" "$status"
+	if [ "$status" = FAIL ]; then
+		grep -A6 '^not ok' "$log/out" | sed 's/^/    /'
+		[ -n "$planned" ] || echo "    (no plan: the test stopped early, exit $rc)"
+		tail -n 15 "$log/err" | sed 's/^/    stderr: /'
+	fi
+}
+
+for t in "$build"/tests/unit/test-*; do
+	[ -x "$t" ] || continue
+	run_one "unit/$(basename "$t")" "$t"
+done
+for t in "$top"/tests/t[0-9]*.sh; do
+	[ -f "$t" ] || continue
+	run_one "$(basename "$t")" sh "$t"
+done
+
+echo "$passed passed, $failed failed ($files test files)"
+[ "$failed" -eq 0 ] || { echo "failing:$bad_files"; exit 1; }
