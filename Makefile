@@ -50,7 +50,10 @@ CLI_SRC := $(wildcard analyzer/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 # The writer and its memory helper are shared with the analyzer (symbolize
 # rewrites traces) and the tests (they build traces).
-WRITER_OBJ := $(BUILD)/obj/writer/writer.o $(BUILD)/obj/writer/mem.o
+SHARED_OBJ := $(BUILD)/obj/writer/writer.o $(BUILD)/obj/writer/mem.o
+# The unit tests also link the collector's heap model (pure bookkeeping);
+# heapcreep-cli does not need it.
+UNIT_OBJ := $(SHARED_OBJ) $(BUILD)/obj/writer/heap.o
 
 LIB := $(BUILD)/lib/libheapcreep.so
 CLI := $(BUILD)/libexec/heapcreep/heapcreep-cli
@@ -58,6 +61,11 @@ BIN := $(BUILD)/bin/heapcreep
 
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+# The ring stress test runs under ThreadSanitizer, built from the shim's
+# ring sources directly (never with SANITIZE: TSan excludes ASan).
+TSAN_SRC := $(wildcard tests/unit/tsan-*.c)
+TSAN_BIN := $(TSAN_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+TSAN_DEPS := preload/ring.c preload/thread.c preload/mem.c
 PROG_LIB := $(wildcard tests/programs/lib*.c)
 PROG_C := $(filter-out $(PROG_LIB),$(wildcard tests/programs/*.c))
 PROG_CXX := $(wildcard tests/programs/*.cc)
@@ -89,15 +97,17 @@ $(BUILD)/obj/writer/%.o: preload/%.c preload/writer.h preload/mem.h include/heap
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(HC_CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
+$(BUILD)/obj/writer/heap.o: preload/heap.h
+
 $(LIB): $(SHIM_OBJ) preload/exports.map
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(SHIM_LDFLAGS) -o $@ $(SHIM_OBJ) $(UNWIND_LIBS) $(ZSTD_LIBS) -ldl -lpthread -lm
 
-$(CLI): $(CLI_OBJ) $(WRITER_OBJ)
+$(CLI): $(CLI_OBJ) $(SHARED_OBJ)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(WRITER_OBJ) $(DW_LIBS) $(ZSTD_LIBS) -lm
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SHARED_OBJ) $(DW_LIBS) $(ZSTD_LIBS) -lm
 
 $(BIN): scripts/heapcreep
 	@mkdir -p $(@D)
@@ -109,11 +119,17 @@ $(BIN): scripts/heapcreep
 # (everything but main.o), the shim's pure modules (ring, tables) as sources.
 CLI_LIBOBJ := $(filter-out $(BUILD)/obj/analyzer/main.o,$(CLI_OBJ))
 
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(CLI_LIBOBJ) $(WRITER_OBJ) $(wildcard preload/*.h)
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(CLI_LIBOBJ) $(UNIT_OBJ) $(wildcard preload/*.h)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(HC_CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -o $@ $< \
-		$(CLI_LIBOBJ) $(WRITER_OBJ) $(DW_LIBS) $(ZSTD_LIBS) -lm -lpthread
+		$(CLI_LIBOBJ) $(UNIT_OBJ) $(DW_LIBS) $(ZSTD_LIBS) -lm -lpthread
+
+$(BUILD)/tests/unit/tsan-%: tests/unit/tsan-%.c tests/unit/tap.h $(TSAN_DEPS) $(wildcard preload/*.h)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $< (tsan)")
+	$(Q)$(CC) $(HC_CPPFLAGS) -Itests/unit $(HC_CFLAGS) -O1 -g -fsanitize=thread -o $@ $< \
+		$(TSAN_DEPS) -lpthread
 
 # Test programs are built like a user's: -O1 -g, no frame pointers.
 $(BUILD)/tests/programs/%: tests/programs/%.c
@@ -137,7 +153,7 @@ $(BUILD)/bench/%: bench/%.c
 	$(Q)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -o $@ $< -lpthread
 
 test: export HC_TEST_BUILD = $(abspath $(BUILD))
-test-build: all $(UNIT_BIN) $(PROG_BIN)
+test-build: all $(UNIT_BIN) $(TSAN_BIN) $(PROG_BIN)
 
 test:
 	$(Q)sh scripts/install-deps test

@@ -109,6 +109,10 @@ int hc_cmd_report(int argc, char **argv)
 	} else if (rc < 0) {
 		hc_err("'%s': %s", path, s.message);
 		status = HC_EXIT_USAGE;
+	} else if (!s.complete) {
+		hc_err("'%s': trace is incomplete: no END record after byte offset %llu (the "
+		       "process was killed or is still running); reporting what was read",
+		       path, (unsigned long long)s.bytes_read);
 	}
 	hc_summary_release(&s);
 	return status;

@@ -428,18 +428,16 @@ int hc_cmd_run(int argc, char **argv)
 		       o.allocator);
 		return HC_EXIT_USAGE;
 	}
-	/* Absolute: the command may change directory before it forks. */
+	/* Absolute: the command may change directory before it forks. An
+	 * unusable output directory costs the trace, never the run. */
 	char rel_dir[PATH_MAX];
 	dir_of(o.out ? o.out : "./x", rel_dir, sizeof(rel_dir));
-	if (!realpath(rel_dir, out_dir)) {
-		hc_err("run: cannot use directory '%s': %s", rel_dir, strerror(errno));
-		return HC_EXIT_USAGE;
-	}
-	int tracing = !pathf(tmp, sizeof(tmp), "%s/.heapcreep-run.XXXXXX", out_dir) &&
+	int tracing = realpath(rel_dir, out_dir) &&
+		      !pathf(tmp, sizeof(tmp), "%s/.heapcreep-run.XXXXXX", out_dir) &&
 		      mkdtemp(tmp) != NULL;
 	if (!tracing)
-		hc_err("cannot create a trace directory in '%s': %s; running without tracing",
-		       out_dir, strerror(errno));
+		hc_err("cannot write traces in '%s': %s; running without tracing", rel_dir,
+		       strerror(errno));
 
 	/* Like system(): the terminal's ^C and ^\ go to the command, which
 	 * decides; termination requests sent to us are passed on. */

@@ -386,8 +386,6 @@ static void process(const uint64_t *e)
 {
 	struct hc_heap *h = &C.heap;
 	switch (HC_EV_KIND(e[0])) {
-	case HC_EV_PAD:
-		return;
 	case HC_EV_STACK: {
 		unsigned n = (unsigned)HC_EV_COUNT(e[0]);
 		if (n + 2 > HC_EV_WORDS(e[0]))
@@ -430,35 +428,10 @@ static void process(const uint64_t *e)
 	C.corrupt_events++; /* cannot happen: rings are only written by record.c */
 }
 
-static size_t drain_ring(struct hc_ring *r)
+static void process_event(void *ctx, const uint64_t *e)
 {
-	/* state before head: a ring seen DEAD has all its events published. */
-	int state = atomic_load_explicit(&r->state, memory_order_acquire);
-	if (state == HC_RING_FREE)
-		return 0;
-	uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-	size_t n = 0;
-	while (tail != head) {
-		const uint64_t *e = (const uint64_t *)(r->data + (tail & (r->size - 1)));
-		uint64_t words = HC_EV_WORDS(e[0]);
-		if (!words || tail + words * 8 > head) {
-			C.corrupt_events++;
-			tail = head;
-			break;
-		}
-		process(e);
-		tail += words * 8;
-		n++;
-	}
-	atomic_store_explicit(&r->tail, tail, memory_order_release);
-	C.events += n;
-	if (state == HC_RING_DEAD) {
-		int dead = HC_RING_DEAD;
-		atomic_compare_exchange_strong_explicit(&r->state, &dead, HC_RING_FREE,
-							memory_order_release, memory_order_relaxed);
-	}
-	return n;
+	(void)ctx;
+	process(e);
 }
 
 static size_t drain_all(void)
@@ -466,7 +439,8 @@ static size_t drain_all(void)
 	size_t n = 0;
 	for (struct hc_ring *r = atomic_load_explicit(&hc_rings, memory_order_acquire); r;
 	     r = r->next)
-		n += drain_ring(r);
+		n += hc_ring_drain(r, process_event, NULL, &C.corrupt_events);
+	C.events += n;
 	return n;
 }
 

@@ -176,6 +176,11 @@ uint64_t *hc_ring_reserve(struct hc_ring *r, unsigned words) HC_HIDDEN;
 void hc_ring_commit(struct hc_ring *r, unsigned words) HC_HIDDEN;
 /* Empties a ring's data and stack cache (fork child, recycling). */
 void hc_ring_reset(struct hc_ring *r) HC_HIDDEN;
+/* Consumer (the collector): calls fn for each event published so far, frees
+ * the space, and recycles the ring (DEAD → FREE) once its thread is gone and
+ * it is empty. Returns the number of events. */
+size_t hc_ring_drain(struct hc_ring *r, void (*fn)(void *ctx, const uint64_t *e), void *ctx,
+		     uint64_t *corrupt) HC_HIDDEN;
 
 /* --- unwind.c ------------------------------------------------------------ */
 

@@ -117,3 +117,37 @@ void hc_ring_commit(struct hc_ring *r, unsigned words)
 			hc_collector_kick();
 	}
 }
+
+size_t hc_ring_drain(struct hc_ring *r, void (*fn)(void *ctx, const uint64_t *e), void *ctx,
+		     uint64_t *corrupt)
+{
+	/* state before head: a ring seen DEAD has all its events published. */
+	int state = atomic_load_explicit(&r->state, memory_order_acquire);
+	if (state == HC_RING_FREE)
+		return 0;
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	size_t n = 0;
+	while (tail != head) {
+		const uint64_t *e = (const uint64_t *)(r->data + (tail & (r->size - 1)));
+		uint64_t words = HC_EV_WORDS(e[0]);
+		if (!words || tail + words * 8 > head) {
+			++*corrupt; /* cannot happen: only record.c writes rings */
+			tail = head;
+			break;
+		}
+		if (HC_EV_KIND(e[0]) != HC_EV_PAD) {
+			fn(ctx, e);
+			n++;
+		}
+		tail += words * 8;
+	}
+	/* Release: the producer may reuse the space once it sees this tail. */
+	atomic_store_explicit(&r->tail, tail, memory_order_release);
+	if (state == HC_RING_DEAD) {
+		int dead = HC_RING_DEAD;
+		atomic_compare_exchange_strong_explicit(&r->state, &dead, HC_RING_FREE,
+							memory_order_release, memory_order_relaxed);
+	}
+	return n;
+}

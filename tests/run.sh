@@ -39,7 +39,7 @@ run_one() { # name command...
 	fi
 }
 
-for t in "$build"/tests/unit/test-*; do
+for t in "$build"/tests/unit/test-* "$build"/tests/unit/tsan-*; do
 	[ -x "$t" ] || continue
 	run_one "unit/$(basename "$t")" "$t"
 done

@@ -5,6 +5,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* A short-lived block the compiler cannot optimise away. */
+static void *volatile sink;
+static void churn_one(size_t n)
+{
+	sink = malloc(n);
+	free(sink);
+}
+
 void *kept[16];
 
 int main(int argc, char **argv)
@@ -14,7 +22,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i <= k && i < 16; i++)
 		kept[i] = malloc(1000 + (size_t)k);
 	for (int i = 0; i < 500; i++)
-		free(malloc(64));
+		churn_one(64);
 	if (left > 1) {
 		char n[16], kk[16];
 		snprintf(n, sizeof(n), "%d", left - 1);

@@ -9,14 +9,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void *kept[64];
-static int nkept;
+/* A short-lived block the compiler cannot optimise away. */
+static void *volatile sink;
+static void churn_one(size_t n)
+{
+	sink = malloc(n);
+	free(sink);
+}
+
+void *kept[64]; /* not static: the compiler must keep the blocks */
+int nkept;
 static atomic_int stop;
 
 static void child_work(int which)
 {
 	for (int i = 0; i < 1000; i++)
-		free(malloc(32 + (size_t)i % 64));
+		churn_one(32 + (size_t)i % 64);
 	for (int i = 0; i < 5 + which; i++)
 		kept[nkept++] = malloc(1000 + (size_t)which);
 	exit(0);
@@ -25,11 +33,8 @@ static void child_work(int which)
 static void *churner(void *arg)
 {
 	(void)arg;
-	while (!atomic_load(&stop)) {
-		void *p = malloc(48);
-		memset(p, 0, 48);
-		free(p);
-	}
+	while (!atomic_load(&stop))
+		churn_one(48);
 	return NULL;
 }
 

@@ -1,10 +1,20 @@
 /* Grows a retained set steadily until killed: every 10 ms it keeps one
  * 4 KiB block and churns a few short-lived ones. Prints "ready" after its
- * first second. Used for SIGKILL tests. usage: grower. */
+ * first second (with write: no stdio buffer on the heap). Used for
+ * SIGKILL tests. usage: grower. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+/* A short-lived block the compiler cannot optimise away. */
+static void *volatile sink;
+static void churn_one(size_t n)
+{
+	sink = malloc(n);
+	free(sink);
+}
 
 int main(void)
 {
@@ -13,11 +23,9 @@ int main(void)
 		kept[i % (1 << 20)] = malloc(4096);
 		memset(kept[i % (1 << 20)], 1, 4096);
 		for (int j = 0; j < 10; j++)
-			free(malloc(100));
-		if (i == 100) {
-			puts("ready");
-			fflush(stdout);
-		}
+			churn_one(100);
+		if (i == 100 && write(1, "ready\n", 6) != 6)
+			return 1;
 		struct timespec ts = {0, 10000000};
 		nanosleep(&ts, NULL);
 	}

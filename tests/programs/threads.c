@@ -7,11 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A short-lived block the compiler cannot optimise away. */
+static void *volatile sink;
+static void churn_one(size_t n)
+{
+	sink = malloc(n);
+	free(sink);
+}
+
 static void *work(void *arg)
 {
 	size_t n = (size_t)(uintptr_t)arg;
 	for (int i = 0; i < 10; i++)
-		free(malloc(16 + (n + (size_t)i) % 200));
+		churn_one(16 + (n + (size_t)i) % 200);
 	void *p = malloc(24 + n % 8);
 	memset(p, 1, 8);
 	return p;

@@ -5,10 +5,18 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/* A short-lived block the compiler cannot optimise away. */
+static void *volatile sink;
+static void churn_one(size_t n)
+{
+	sink = malloc(n);
+	free(sink);
+}
+
 static pthread_key_t k1, k2;
 void *kept[64];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int nkept;
+int nkept;
 
 static void keep(void *p)
 {
@@ -28,7 +36,7 @@ static void dtor1(void *v)
 	free(v);
 	/* Re-arms key 2 from a destructor: runs in the next round. */
 	pthread_setspecific(k2, malloc(77));
-	free(malloc(55));
+	churn_one(55);
 }
 
 static void *work(void *arg)

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Wrappers that exec the real program (sh -c, env, the pyenv shim python3
+# often is on PATH) must not cost the user the trace of the program that did
+# the work: `run -o FILE` leads to it, and the other traces are kept, named
+# by pid and program, in FILE.traces/.
+. "$(dirname "$0")/lib.sh"
+
+cat >big.py <<'PY'
+blocks = [bytearray(4096) for _ in range(3000)]
+print(len(blocks))
+PY
+py=$(python3 -c 'import sys, os; print(os.path.realpath(sys.executable))')
+
+check() { # name expected-exe command...
+	name=$1 exe=$2
+	shift 2
+	"$HC" run -o "$name.hct" -- "$@" >"$name.out" 2>"$name.err"
+	is "$?" 0 "$name: exit status 0"
+	is "$(cat "$name.out")" 3000 "$name: the program's output"
+	is "$("$HC" report -f json "$name.hct" | jq -r .trace.exe)" "$exe" "$name: FILE is the trace of $(basename "$exe")"
+	is "$("$HC" report -f json "$name.hct" | jq -r '.totals.allocations >= 3000')" true \
+		"$name: with the program's 3000 buffers"
+	if [ -d "$name.traces" ]; then
+		bad=0
+		for f in "$name.traces"/*.hct; do
+			case "$(basename "$f")" in [0-9]*.[0-9]*.*.hct) ;; *) bad=1 ;; esac
+			"$HC" report -f json "$f" >/dev/null 2>&1 || bad=1
+		done
+		is "$bad" 0 "$name: the $(ls "$name.traces" | wc -l) other traces are named PID.N.PROGRAM.hct and readable"
+		grep -q "other traced process" "$name.err"
+		ok $? "$name: run says where the other traces are"
+	else
+		is "$(wc -l <"$name.err")" 1 "$name: a single trace, one line on stderr"
+	fi
+}
+
+check direct "$py" "$py" big.py
+check sh-c "$py" sh -c "exec '$py' big.py"
+check sh-c-child "$py" sh -c "'$py' big.py; true"
+check env "$py" env A=1 "$py" big.py
+# python3 from PATH: on this machine a pyenv shim (bash scripts that fork
+# helpers and exec the interpreter in the end).
+check path-python3 "$py" python3 big.py
+
+done_testing
