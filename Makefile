@@ -75,7 +75,7 @@ PROG_BIN := $(PROG_C:tests/programs/%.c=$(BUILD)/tests/programs/%) \
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test test-build test-long bench demo install uninstall clean
+.PHONY: all deps test test-build san-build test-long bench demo install uninstall clean
 
 all: deps $(LIB) $(CLI) $(BIN)
 
@@ -137,6 +137,11 @@ $(BUILD)/tests/programs/%: tests/programs/%.c
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) -std=gnu11 -O1 -g -fomit-frame-pointer -Wall -o $@ $< -lpthread -ldl
 
+$(BUILD)/tests/programs/jemallocx: tests/programs/jemallocx.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 -O1 -g -Wall -o $@ $< $(shell $(PKG_CONFIG) --libs jemalloc 2>/dev/null)
+
 $(BUILD)/tests/programs/lib%.so: tests/programs/lib%.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
@@ -155,16 +160,25 @@ $(BUILD)/bench/%: bench/%.c
 test: export HC_TEST_BUILD = $(abspath $(BUILD))
 test-build: all $(UNIT_BIN) $(TSAN_BIN) $(PROG_BIN)
 
+# The analyzer and the unit tests again, with ASan and UBSan (build-san/).
+san-build: $(CLI) $(BIN) $(UNIT_BIN)
+
+SAN_DIR := $(abspath build-san)
+
+test: export HC_TEST_SAN_BUILD = $(SAN_DIR)
 test:
 	$(Q)sh scripts/install-deps test
 	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined BUILD=$(SAN_DIR) san-build
 	$(Q)sh tests/run.sh
 
 test-long: export HC_TEST_BUILD = $(abspath $(BUILD))
 test-long: export HC_TEST_LONG = 1
+test-long: export HC_TEST_SAN_BUILD = $(SAN_DIR)
 test-long:
 	$(Q)sh scripts/install-deps test
 	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined BUILD=$(SAN_DIR) san-build
 	$(Q)sh tests/run.sh
 
 bench: all $(BENCH_BIN)

@@ -580,10 +580,16 @@ static void stop_tracing(const char *why, int err)
 static int serve_flush(void)
 {
 	int final = atomic_load(&C.final_req);
-	drain_all();
-	hc_heap_round(&C.heap);
-	drain_all();
+	/* Three drains: every event published before the request is in after
+	 * the first, and its predecessors after the second; the third narrows
+	 * what threads still running during exit can leave half-matched. */
+	for (int i = 0; i < 3; i++) {
+		drain_all();
+		hc_heap_round(&C.heap);
+	}
 	hc_heap_settle(&C.heap);
+	if (C.rescan)
+		scan_modules(); /* before the trace ends: frames must map to modules */
 	uint64_t now = hc_now();
 	snapshot(now);
 	if (C.exec_pending) {
@@ -643,7 +649,9 @@ static void *collector_main(void *arg)
 		size_t n = drain_all();
 		hc_heap_round(&C.heap);
 		uint64_t now = hc_now();
-		if (C.rescan && now - C.last_scan > 1000000000u)
+		/* A stack met an unknown address: a library was loaded. Re-read
+		 * the maps at most every 100 ms (JIT code never maps to one). */
+		if (C.rescan && now - C.last_scan > 100000000u)
 			scan_modules();
 		if (atomic_load(&C.flush_req) != atomic_load(&C.flush_done)) {
 			done = serve_flush();

@@ -395,11 +395,20 @@ static void apply_free(struct hc_heap *h, uint64_t ptr, uint64_t ts)
 {
 	/* Retired blocks at an address are all older than its live block, so
 	 * the live one, if older than the free, is the latest candidate. */
-	struct hc_block *live = table_find(&h->live, ptr);
-	if (live && live->ts >= ts)
-		live = NULL;
+	struct hc_block *found = table_find(&h->live, ptr);
+	struct hc_block *live = found && found->ts < ts ? found : NULL;
 	struct hc_block old;
 	if (!live && take_retired(h, ptr, ts, &old)) {
+		record_lifetime(h, &old, ts);
+		return;
+	}
+	/* Nothing strictly older: on a coarse clock a block can be freed in
+	 * the tick it was allocated in. (A free of the previous block in the
+	 * tick that block's successor was allocated in always finds that
+	 * previous block above, live or retired.) */
+	if (!live && found && found->ts == ts)
+		live = found;
+	if (!live && take_retired(h, ptr, ts + 1, &old)) {
 		record_lifetime(h, &old, ts);
 		return;
 	}

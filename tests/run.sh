@@ -43,6 +43,13 @@ for t in "$build"/tests/unit/test-* "$build"/tests/unit/tsan-*; do
 	[ -x "$t" ] || continue
 	run_one "unit/$(basename "$t")" "$t"
 done
+# The same unit tests built with ASan and UBSan, when make built them.
+if [ -n "${HC_TEST_SAN_BUILD:-}" ]; then
+	for t in "$HC_TEST_SAN_BUILD"/tests/unit/test-*; do
+		[ -x "$t" ] || continue
+		run_one "asan+ubsan/$(basename "$t")" "$t"
+	done
+fi
 for t in "$top"/tests/t[0-9]*.sh; do
 	[ -f "$t" ] || continue
 	run_one "$(basename "$t")" sh "$t"

@@ -52,4 +52,12 @@ is "$("$HC" report -f json "$TMP/throw.hct" | jq -r '.trace.unknown_frees')" 0 \
 got=$(traced pvalloc "" "$PROG/pvalloc")
 is "$got" "3 1 5101 5100 2" "pvalloc/valloc: requested sizes, exact"
 
+# jemalloc's extended API in a program linked with jemalloc: mallocx 100
+# (dallocx'd), 256 (aligned, zeroed, kept), 40 then rallocx to 4000 (kept),
+# 1000 then xallocx in place (kept), 3000 (sdallocx'd): 7 allocations,
+# 4 frees, 9396 bytes, 5256 kept in 3 blocks. libjemalloc brings libstdc++,
+# whose start-up emergency pool is one more block of 72704 bytes.
+got=$(traced jemallocx "" "$PROG/jemallocx")
+is "$got" "8 4 82100 77960 4" "jemalloc *allocx API: every call counted with its requested size"
+
 done_testing

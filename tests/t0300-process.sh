@@ -75,4 +75,22 @@ is "$(report t10k.hct '.trace | "\(.complete) \(.lost_events) \(.unknown_frees)"
 got=$(HEAPCREEP_OUTPUT=$TMP/tls.hct LD_PRELOAD="$LIB" "$PROG/tlsdtor" && totals tls.hct)
 is "$got" "$(vg_totals -- "$PROG/tlsdtor")" "allocations in TLS destructors: same figures as valgrind"
 
+# --- dlopen and thread names -----------------------------------------------
+# A library loaded after start gets a MODULES record covering the frames of
+# the allocations made in it; a named thread gets a THREAD record.
+HEAPCREEP_INTERVAL=50ms HEAPCREEP_OUTPUT=$TMP/pl.hct LD_PRELOAD="$LIB" "$PROG/plugins" "$PROG/libplugin.so"
+is "$?" 0 "plugins ran"
+"$HC" dump pl.hct >pl.txt
+grep -q '^THREAD .* name="plugin-worker"' pl.txt
+ok $? "the worker's name is in a THREAD record"
+# The site of the three 5000-byte blocks: its innermost frame must lie in
+# the libplugin.so mapping of a MODULES record.
+stack=$(awk '$1 == "site" && /live_bytes=15003 / { sub("stack=", "", $2); print $2 }' pl.txt | tail -n 1)
+frame=$(awk -v id="id=$stack" '$1 == "STACK" && $2 == id { sub(/.*frames=\[/, ""); print $1 }' pl.txt)
+inside=no
+for range in $(sed -n 's/.*start=\(0x[0-9a-f]*\) end=\(0x[0-9a-f]*\) .*libplugin.so.*/\1-\2/p' pl.txt); do
+	[ $((frame >= ${range%-*} && frame < ${range#*-})) = 1 ] && inside=yes
+done
+is "$inside" yes "the plugin's allocation site ($frame, stack $stack) is in a libplugin.so mapping"
+
 done_testing
