@@ -39,6 +39,7 @@ const char *hc_record_name(uint64_t type)
 	case HC_REC_END: return "END";
 	case HC_REC_NOTE: return "NOTE";
 	case HC_REC_EXEC: return "EXEC";
+	case HC_REC_SYMBOLS: return "SYMBOLS";
 	}
 	return NULL;
 }
@@ -160,6 +161,24 @@ int hc_decode_site(struct hc_cur *c, struct hc_site_rec *s)
 		s->hist[i].bucket = (unsigned)bucket;
 	}
 	return 0;
+}
+
+int hc_decode_symbols_begin(const struct hc_rec *rec, struct hc_cur *c, uint64_t *count)
+{
+	*c = hc_cur_of(rec);
+	return hc_cur_u(c, count);
+}
+
+int hc_decode_symbol(struct hc_cur *c, uint64_t *addr, uint64_t *nframes)
+{
+	return FIELDS(c, addr, nframes);
+}
+
+int hc_decode_symbol_frame(struct hc_cur *c, struct hc_symbol_frame_rec *f)
+{
+	if (str(c, &f->function) || str(c, &f->file))
+		return -1;
+	return hc_cur_u(c, &f->line);
 }
 
 int hc_args_next(struct hc_args *it, struct hc_str *arg)

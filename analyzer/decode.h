@@ -51,6 +51,7 @@ struct hc_exit_rec { uint64_t ts, how; };
 struct hc_end_rec { uint64_t ts, reason; };
 struct hc_note_rec { uint64_t ts, level; struct hc_str message; };
 struct hc_exec_rec { uint64_t ts; struct hc_str path; };
+struct hc_symbol_frame_rec { struct hc_str function, file; uint64_t line; };
 
 /* "SNAPSHOT" for HC_REC_SNAPSHOT; NULL for a type this analyzer does not know. */
 const char *hc_record_name(uint64_t type);
@@ -78,6 +79,12 @@ int hc_decode_stack_begin(const struct hc_rec *rec, struct hc_cur *c, uint64_t *
 int hc_decode_frame(struct hc_cur *c, uint64_t *addr);
 int hc_decode_sites_begin(const struct hc_rec *rec, struct hc_cur *c, uint64_t *count);
 int hc_decode_site(struct hc_cur *c, struct hc_site_rec *s);
+/* SYMBOLS: count entries, each an address and its nframes frames (read each
+ * with hc_decode_symbol_frame before the next entry). An empty file string
+ * means the file is unknown, line 0 the line. */
+int hc_decode_symbols_begin(const struct hc_rec *rec, struct hc_cur *c, uint64_t *count);
+int hc_decode_symbol(struct hc_cur *c, uint64_t *addr, uint64_t *nframes);
+int hc_decode_symbol_frame(struct hc_cur *c, struct hc_symbol_frame_rec *f);
 
 /* The arguments of a command line as the HEADER stores it: separated (not
  * terminated) by NUL, so "a\0b" is a, b and "a\0" is a and an empty one;

@@ -1,7 +1,8 @@
 /* `heapcreep dump TRACE`: every record as one line of key=value fields (list
  * entries on their own lines, indented), for people and for golden tests.
- * It prints what the file says and never interprets it: no symbols, no
- * totals; BLOCK ids are the one thing resolved (from deltas to absolute).
+ * It prints what the file says and never interprets it: no symbols beyond
+ * the trace's own SYMBOLS records, no totals; BLOCK ids are the one thing
+ * resolved (from deltas to absolute).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -146,6 +147,65 @@ static int dump_sites(FILE *f, const struct hc_rec *rec)
 	return 0;
 }
 
+/* Bytes from the trace without quotes, for the SYMBOLS lines: valid UTF-8
+ * as is, backslash and any control or invalid byte escaped. */
+static void put_plain(FILE *f, const char *s, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	for (size_t i = 0; i < n;) {
+		size_t k = hc_utf8_seq(p + i, n - i);
+		if (k == 1 && (p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\'))
+			k = 0;
+		if (k == 0) {
+			if (p[i] == '\\')
+				fputs("\\\\", f);
+			else
+				fprintf(f, "\\x%02x", p[i]);
+			i++;
+		} else {
+			fwrite(p + i, 1, k, f);
+			i += k;
+		}
+	}
+}
+
+/* SYMBOLS: one line per address, "0xADDR function (file:line)" and, for
+ * code inlined there, " <- caller (file:line)" for each function out. */
+static int dump_symbols(FILE *f, const struct hc_rec *rec)
+{
+	struct hc_cur c;
+	uint64_t n;
+	if (hc_decode_symbols_begin(rec, &c, &n))
+		return -1;
+	fprintf(f, "SYMBOLS n=%" PRIu64 "\n", n);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t addr, nf;
+		if (hc_decode_symbol(&c, &addr, &nf))
+			return -1;
+		fprintf(f, "  0x%" PRIx64, addr);
+		if (nf == 0)
+			fputs(" [unknown]", f);
+		for (uint64_t k = 0; k < nf; k++) {
+			struct hc_symbol_frame_rec fr;
+			if (hc_decode_symbol_frame(&c, &fr)) {
+				putc('\n', f);
+				return -1;
+			}
+			fputs(k ? " <- " : " ", f);
+			put_plain(f, fr.function.p, fr.function.len);
+			if (fr.file.len) {
+				fputs(" (", f);
+				put_plain(f, fr.file.p, fr.file.len);
+				if (fr.line)
+					fprintf(f, ":%" PRIu64, fr.line);
+				putc(')', f);
+			}
+		}
+		putc('\n', f);
+	}
+	return 0;
+}
+
 static int dump_snapshot(FILE *f, const struct hc_rec *rec)
 {
 	struct hc_snapshot_rec s;
@@ -178,6 +238,8 @@ static int dump_record(FILE *f, const struct hc_rec *rec, uint64_t *block_id)
 		return dump_sites(f, rec);
 	case HC_REC_SNAPSHOT:
 		return dump_snapshot(f, rec);
+	case HC_REC_SYMBOLS:
+		return dump_symbols(f, rec);
 	case HC_REC_THREAD: {
 		struct hc_thread_rec t;
 		if (hc_decode_thread(rec, &t))
@@ -292,7 +354,8 @@ int hc_cmd_dump(int argc, char **argv)
 	uint64_t block_id = 0, last_type = 0;
 	int rc;
 	while ((rc = hc_reader_next(&r, &rec)) > 0) {
-		last_type = rec.type;
+		if (rec.type != HC_REC_SYMBOLS) /* `symbolize` appends them after END */
+			last_type = rec.type;
 		if (dump_record(f, &rec, &block_id)) {
 			fprintf(f, "  <malformed %s record>\n", hc_record_name(rec.type));
 			rc = hc_reader_fail_record(&r, &rec, hc_record_name(rec.type));

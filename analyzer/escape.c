@@ -112,3 +112,36 @@ void hc_put_hex_id(FILE *f, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%02x", p[i]);
 }
+
+void hc_put_xml_str(FILE *f, const char *s, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	for (size_t i = 0; i < n;) {
+		uint8_t c = p[i];
+		size_t k = hc_utf8_seq(p + i, n - i);
+		if (k == 0) {
+			fputs("\xef\xbf\xbd", f); /* U+FFFD */
+			i++;
+			continue;
+		}
+		if (k > 1) {
+			fwrite(p + i, 1, k, f);
+			i += k;
+			continue;
+		}
+		switch (c) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		default:
+			/* XML 1.0 forbids other control characters, even escaped */
+			if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f)
+				fputs("\xef\xbf\xbd", f);
+			else
+				putc(c, f);
+		}
+		i++;
+	}
+}

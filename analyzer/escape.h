@@ -24,4 +24,8 @@ void hc_put_quoted(FILE *f, const char *s, size_t n);
  * is printed as it is, so either way of storing it prints the same. */
 void hc_put_hex_id(FILE *f, const char *s, size_t n);
 
+/* Text for XML content or attribute values: & < > " ' escaped; control
+ * characters XML cannot carry and invalid UTF-8 become U+FFFD. */
+void hc_put_xml_str(FILE *f, const char *s, size_t n);
+
 #endif

@@ -14,8 +14,11 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{"run", hc_cmd_run, "run a command under the tracer and write a trace"},
-	{"report", hc_cmd_report, "summarise a trace (-f text|json)"},
+	{"report", hc_cmd_report, "find the growing retained sets in a trace (-f text|json)"},
+	{"gate", hc_cmd_gate, "pass/fail for CI: exit 1 when a retained set keeps growing"},
+	{"soak", hc_cmd_soak, "run a command for a while under the tracer, then gate its trace"},
 	{"dump", hc_cmd_dump, "print every record of a trace, one per line"},
+	{"symbolize", hc_cmd_symbolize, "store the symbols of a trace's stacks in the trace"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -24,7 +27,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: " HC_PROG " COMMAND [ARGS...]\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'" HC_PROG " COMMAND --help' shows a command's options\n");
 }
 

@@ -1,18 +1,19 @@
-/* `heapcreep report [-f text|json] [-o OUT] TRACE`: reads the trace once and
- * writes the chosen format. It owns the exit status and the stderr lines; a
- * truncated trace is reported (exit 0, with a warning), a corrupt one too,
- * but exits 2. It must never leave a partial OUT behind and exit 0.
+/* `heapcreep report [-f text|json] [-o OUT] [--budget] [--horizon] [--limit]
+ * TRACE`: analyses the trace and writes the chosen format. It owns the exit
+ * status and the stderr lines: a truncated trace is reported (exit 0, with a
+ * warning), a corrupt one too, but exits 2. It never removes OUT.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "report.h"
-#include "summary.h"
 
-static const char usage_line[] = "usage: " HC_PROG " report [-f text|json] [-o OUT] TRACE";
+static const char usage_line[] =
+	"usage: " HC_PROG " report [-f text|json] [-o OUT] " HC_ANALYSIS_USAGE " TRACE";
 
 static int usage_error(void)
 {
@@ -20,73 +21,93 @@ static int usage_error(void)
 	return HC_EXIT_USAGE;
 }
 
+/* The stderr line for a trace that is not whole, and the exit status. */
+int hc_report_status(const struct hc_analysis *a, int rc)
+{
+	const struct hc_summary *s = &a->model.sum;
+	if (s->status == HC_READ_TRUNCATED) {
+		hc_err("'%s': %s; reporting what was read", a->path, s->message);
+	} else if (rc < 0 || s->status == HC_READ_CORRUPT) {
+		hc_err("'%s': %s", a->path, s->message);
+		return HC_EXIT_USAGE;
+	} else if (!s->complete) {
+		hc_err("'%s': trace is incomplete: no END record after byte offset %llu (the "
+		       "process was killed or is still running); reporting what was read",
+		       a->path, (unsigned long long)s->bytes_read);
+	}
+	return 0;
+}
+
 int hc_cmd_report(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *format = "text", *out_path = NULL;
-	int opt;
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":f:o:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			format = optarg;
-			break;
-		case 'o':
-			out_path = optarg;
-			break;
-		case 'h':
+	const char *format = "text", *out_path = NULL, *path = NULL;
+	struct hc_detect_opts opts;
+	hc_detect_defaults(&opts);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int took = hc_analysis_option(&opts, a, v);
+		if (took < 0)
+			return usage_error();
+		if (took) {
+			i++;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			printf("%s\n", usage_line);
 			return 0;
-		case ':':
-			hc_err("report: option '%s' needs a value", argv[optind - 1]);
+		}
+		if (!strcmp(a, "-f") || !strcmp(a, "--format") || !strcmp(a, "-o") ||
+		    !strcmp(a, "--output")) {
+			if (!v) {
+				hc_err("report: option '%s' needs a value", a);
+				return usage_error();
+			}
+			*(a[1] == 'f' || a[2] == 'f' ? &format : &out_path) = v;
+			i++;
+		} else if (a[0] == '-' && a[1]) {
+			hc_err("report: unknown option '%s'", a);
 			return usage_error();
-		default:
-			hc_err("report: unknown option '%s'", argv[optind - 1]);
+		} else if (path) {
 			return usage_error();
+		} else {
+			path = a;
 		}
 	}
-	if (argc - optind != 1)
+	if (!path)
 		return usage_error();
-	const char *path = argv[optind];
-
-	void (*write_report)(FILE *, const struct hc_summary *, const char *);
-	if (strcmp(format, "text") == 0) {
-		write_report = hc_report_text;
-	} else if (strcmp(format, "json") == 0) {
-		write_report = hc_report_json;
-	} else if (strcmp(format, "html") == 0 || strcmp(format, "pprof") == 0 ||
-		   strcmp(format, "folded") == 0) {
-		hc_err("report: format '%s' is not supported yet", format);
-		return HC_EXIT_USAGE;
-	} else {
-		hc_err("report: unknown format '%s' (text, json)", format);
-		return usage_error();
-	}
-
-	struct hc_summary s;
-	int rc = hc_summary_read(&s, path);
-	if (!s.file_ok) {
-		hc_err("'%s': %s", path, s.message);
-		hc_summary_release(&s);
+	int json = !strcmp(format, "json");
+	if (!json && strcmp(format, "text")) {
+		if (!strcmp(format, "html") || !strcmp(format, "pprof") || !strcmp(format, "folded"))
+			hc_err("report: format '%s' is not supported yet", format);
+		else
+			hc_err("report: unknown format '%s' (text, json)", format);
 		return HC_EXIT_USAGE;
 	}
 
+	struct hc_analysis an;
+	int rc = hc_analysis_open(&an, path, &opts);
+	if (!an.built) {
+		hc_err("'%s': %s", path, an.model.sum.message[0] ? an.model.sum.message
+								 : strerror(-rc));
+		hc_analysis_close(&an);
+		return HC_EXIT_USAGE;
+	}
 	FILE *out = stdout;
 	if (out_path) {
 		out = fopen(out_path, "w");
 		if (!out) {
 			hc_err("cannot open '%s' for writing: %s", out_path, strerror(errno));
-			hc_summary_release(&s);
+			hc_analysis_close(&an);
 			return HC_EXIT_USAGE;
 		}
 	}
-	write_report(out, &s, path);
+	if (json) {
+		hc_report_json(out, &an);
+	} else {
+		const char *no_color = getenv("NO_COLOR");
+		int color = !out_path && isatty(1) && !(no_color && *no_color);
+		hc_report_text(out, &an, color);
+	}
 	if (out != stdout) { /* main() checks standard output for every command */
 		int werr = fflush(out) != 0 || ferror(out);
 		int saved = errno;
@@ -95,25 +116,12 @@ int hc_cmd_report(int argc, char **argv)
 			saved = errno;
 		}
 		if (werr) {
-			/* OUT is left as it is: it may be a device or a pipe, never
-			 * ours to remove; the exit status says it is not a report. */
 			hc_err("cannot write '%s': %s", out_path, strerror(saved));
-			hc_summary_release(&s);
+			hc_analysis_close(&an);
 			return HC_EXIT_USAGE;
 		}
 	}
-
-	int status = 0;
-	if (s.status == HC_READ_TRUNCATED) {
-		hc_err("'%s': %s; reporting what was read", path, s.message);
-	} else if (rc < 0) {
-		hc_err("'%s': %s", path, s.message);
-		status = HC_EXIT_USAGE;
-	} else if (!s.complete) {
-		hc_err("'%s': trace is incomplete: no END record after byte offset %llu (the "
-		       "process was killed or is still running); reporting what was read",
-		       path, (unsigned long long)s.bytes_read);
-	}
-	hc_summary_release(&s);
+	int status = hc_report_status(&an, rc);
+	hc_analysis_close(&an);
 	return status;
 }

@@ -1,149 +1,231 @@
 /* `heapcreep report -f json`: one JSON object for CI and scripts. Its field
- * names are a public surface (DESIGN.md §6): add fields, never rename or
- * drop one. It must always print valid JSON: every string from the trace
- * goes through hc_put_json_str, a value we do not have is null.
+ * names are a public surface (DESIGN.md §6, docs/report-json.md): add
+ * fields, never rename or drop one. It is always valid JSON: strings from
+ * the trace go through the escaping writer, a value we lack is null.
  */
-#include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
-#include "escape.h"
+#include "json.h"
 #include "report.h"
 
-static void key(FILE *f, int indent, const char *name)
+static void trace_object(struct hc_json *j, struct hc_analysis *a)
 {
-	fprintf(f, "%*s\"%s\": ", indent, "", name);
-}
-
-static void u64_or_null(FILE *f, int have, uint64_t v)
-{
-	if (have)
-		fprintf(f, "%" PRIu64, v);
-	else
-		fputs("null", f);
-}
-
-/* Seconds from nanoseconds, exactly (no rounding through a double). */
-static void seconds(FILE *f, uint64_t ns)
-{
-	fprintf(f, "%" PRIu64 ".%09" PRIu64, ns / 1000000000u, ns % 1000000000u);
-}
-
-static void cstr(FILE *f, const char *s)
-{
-	hc_put_json_str(f, s, strlen(s));
-}
-
-static void trace_object(FILE *f, const struct hc_summary *s, const char *path)
-{
+	const struct hc_summary *s = &a->model.sum;
 	const struct hc_header_rec *h = &s->header;
 	int hh = s->have_header;
-	fputs("  \"trace\": {\n", f);
-	key(f, 4, "path");
-	cstr(f, path);
-	fputs(",\n", f);
-	key(f, 4, "pid");
-	u64_or_null(f, hh, h->pid);
-	fputs(",\n", f);
-	key(f, 4, "ppid");
-	u64_or_null(f, hh, h->ppid);
-	fputs(",\n", f);
-	key(f, 4, "exe");
-	if (hh)
-		hc_put_json_str(f, h->exe.p, h->exe.len);
-	else
-		fputs("null", f);
-	fputs(",\n", f);
-	key(f, 4, "cmdline");
-	putc('[', f);
+	hc_json_object(j, "trace");
+	hc_json_str(j, "path", a->path);
+	if (hh) {
+		hc_json_u64(j, "pid", h->pid);
+		hc_json_u64(j, "ppid", h->ppid);
+		hc_json_strn(j, "exe", h->exe.p, h->exe.len);
+	} else {
+		hc_json_null(j, "pid");
+		hc_json_null(j, "ppid");
+		hc_json_null(j, "exe");
+	}
+	hc_json_array_inline(j, "cmdline");
 	if (hh) {
 		struct hc_args args;
 		struct hc_str arg;
 		hc_args_init(&args, h->cmdline);
-		for (const char *sep = ""; hc_args_next(&args, &arg); sep = ", ") {
-			fputs(sep, f);
-			hc_put_json_str(f, arg.p, arg.len);
-		}
+		while (hc_args_next(&args, &arg))
+			hc_json_strn(j, NULL, arg.p, arg.len);
 	}
-	fputs("],\n", f);
-	key(f, 4, "complete");
-	fputs(s->complete ? "true" : "false", f);
-	fputs(",\n", f);
-	key(f, 4, "end_reason");
+	hc_json_end(j);
+	hc_json_bool(j, "complete", s->complete);
 	if (s->end_seen) {
 		const char *name = hc_end_reason_name(s->end_reason);
-		cstr(f, name ? name : "unknown");
+		hc_json_str(j, "end_reason", name ? name : "unknown");
 	} else {
-		fputs("null", f);
+		hc_json_null(j, "end_reason");
 	}
-	fputs(",\n", f);
-	key(f, 4, "duration_s");
-	seconds(f, s->have_ts ? s->last_ts : 0);
-	fputs(",\n", f);
-	key(f, 4, "lost_events");
-	fprintf(f, "%" PRIu64 ",\n", s->last.lost_events);
-	key(f, 4, "unknown_frees");
-	fprintf(f, "%" PRIu64 ",\n", s->last.unknown_frees);
-	key(f, 4, "sample_bytes");
-	u64_or_null(f, hh, h->sample_bytes);
-	fputs(",\n", f);
-	key(f, 4, "exit_began_s");
+	hc_json_ns_as_s(j, "duration_s", s->have_ts ? s->last_ts : 0);
+	hc_json_u64(j, "lost_events", s->last.lost_events);
+	hc_json_u64(j, "unknown_frees", s->last.unknown_frees);
+	if (hh)
+		hc_json_u64(j, "sample_bytes", h->sample_bytes);
+	else
+		hc_json_null(j, "sample_bytes");
 	if (s->exit_seen)
-		seconds(f, s->exit_ts);
+		hc_json_ns_as_s(j, "exit_began_s", s->exit_ts);
 	else
-		fputs("null", f);
-	fputs(",\n", f);
+		hc_json_null(j, "exit_began_s");
 	int stopped = s->status != HC_READ_COMPLETE;
-	key(f, 4, "stopped_at_offset");
-	u64_or_null(f, stopped, s->stop_offset);
-	fputs(",\n", f);
-	key(f, 4, "stop_reason");
-	if (stopped)
-		cstr(f, s->reason);
-	else
-		fputs("null", f);
-	fputs(",\n", f);
-	key(f, 4, "notes");
-	putc('[', f);
+	if (stopped) {
+		hc_json_u64(j, "stopped_at_offset", s->stop_offset);
+		hc_json_str(j, "stop_reason", s->reason);
+	} else {
+		hc_json_null(j, "stopped_at_offset");
+		hc_json_null(j, "stop_reason");
+	}
+	hc_json_array(j, "notes");
 	for (size_t i = 0; i < s->nnotes; i++) {
 		const struct hc_summary_note *n = &s->notes[i];
 		const char *level = hc_note_level_name(n->level);
-		fprintf(f, "%s\n      {\"time_s\": ", i ? "," : "");
-		seconds(f, n->ts);
-		fputs(", \"level\": ", f);
-		cstr(f, level ? level : "unknown");
-		fputs(", \"message\": ", f);
-		hc_put_json_str(f, n->message, n->len);
-		putc('}', f);
+		hc_json_object_inline(j, NULL);
+		hc_json_ns_as_s(j, "time_s", n->ts);
+		hc_json_str(j, "level", level ? level : "unknown");
+		hc_json_strn(j, "message", n->message, n->len);
+		hc_json_end(j);
 	}
-	fputs(s->nnotes ? "\n    ],\n" : "],\n", f);
-	key(f, 4, "notes_dropped");
-	fprintf(f, "%zu\n", s->notes_dropped);
-	fputs("  },\n", f);
+	hc_json_end(j);
+	hc_json_u64(j, "notes_dropped", s->notes_dropped);
+	hc_json_num(j, "analysis_end_s", a->model.end_s);
+	if (a->model.teardown) {
+		hc_json_object_inline(j, "teardown");
+		hc_json_num(j, "start_s", a->model.teardown_s);
+		hc_json_num(j, "freed_bytes", a->model.teardown_freed);
+		hc_json_end(j);
+	} else {
+		hc_json_null(j, "teardown");
+	}
+	hc_json_end(j);
 }
 
-static void totals_object(FILE *f, const struct hc_summary *s)
+static void totals_object(struct hc_json *j, struct hc_analysis *a)
 {
-	const struct hc_snapshot_rec *l = &s->last;
-	fputs("  \"totals\": {\n", f);
-	key(f, 4, "allocations");
-	fprintf(f, "%" PRIu64 ",\n", l->total_allocs);
-	key(f, 4, "frees");
-	fprintf(f, "%" PRIu64 ",\n", l->total_frees);
-	key(f, 4, "bytes_allocated");
-	fprintf(f, "%" PRIu64 ",\n", l->total_bytes_allocated);
-	key(f, 4, "peak_live_bytes");
-	fprintf(f, "%" PRIu64 ",\n", l->heap_peak_bytes);
-	key(f, 4, "unfreed_at_end_bytes");
-	fprintf(f, "%" PRIu64 ",\n", l->heap_live_bytes);
-	key(f, 4, "unfreed_at_end_blocks");
-	fprintf(f, "%" PRIu64 "\n", l->heap_live_blocks);
-	fputs("  }\n", f);
+	const struct hc_snapshot_rec *l = &a->model.sum.last;
+	hc_json_object(j, "totals");
+	hc_json_u64(j, "allocations", l->total_allocs);
+	hc_json_u64(j, "frees", l->total_frees);
+	hc_json_u64(j, "bytes_allocated", l->total_bytes_allocated);
+	hc_json_u64(j, "peak_live_bytes", l->heap_peak_bytes);
+	hc_json_u64(j, "unfreed_at_end_bytes", l->heap_live_bytes);
+	hc_json_u64(j, "unfreed_at_end_blocks", l->heap_live_blocks);
+	hc_json_u64(j, "temporary_allocations", a->model.temporary);
+	hc_json_u64(j, "shim_bytes", l->shim_bytes);
+	hc_json_end(j);
 }
 
-void hc_report_json(FILE *f, const struct hc_summary *s, const char *path)
+static void settings_object(struct hc_json *j, struct hc_analysis *a)
 {
-	fputs("{\n  \"heapcreep_report\": 1,\n", f);
-	trace_object(f, s, path);
-	totals_object(f, s);
-	fputs("}\n", f);
+	hc_json_object(j, "settings");
+	hc_json_num(j, "budget_bytes", a->opts.budget);
+	hc_json_num(j, "horizon_s", a->opts.horizon_s);
+	if (a->det.limit > 0)
+		hc_json_num(j, "limit_bytes", a->det.limit);
+	else
+		hc_json_null(j, "limit_bytes");
+	hc_json_num(j, "warmup_s", a->det.warmup_s);
+	hc_json_num(j, "false_discovery_rate", a->opts.fdr);
+	hc_json_end(j);
+}
+
+static void frame_obj(void *ctx, const struct hc_frame_out *f)
+{
+	struct hc_json *j = ctx;
+	hc_json_object_inline(j, NULL);
+	hc_json_str(j, "function", f->function);
+	hc_json_str(j, "file", f->file);
+	if (f->line)
+		hc_json_u64(j, "line", f->line);
+	else
+		hc_json_null(j, "line");
+	hc_json_str(j, "module", f->module);
+	char addr[24];
+	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)f->address);
+	hc_json_str(j, "address", addr);
+	hc_json_bool(j, "inlined", f->inlined);
+	hc_json_end(j);
+}
+
+static void series(struct hc_json *j, const char *key, const double *v, size_t n)
+{
+	hc_json_array_inline(j, key);
+	for (size_t i = 0; i < n; i++)
+		hc_json_num(j, NULL, v[i]);
+	hc_json_end(j);
+}
+
+static void site_object(struct hc_json *j, struct hc_analysis *a, const struct hc_node *x)
+{
+	const struct hc_model *m = &a->model;
+	hc_json_object(j, NULL);
+	hc_json_str(j, "verdict", x->verdict == HC_VERDICT_LEAK            ? "leak"
+				  : x->verdict == HC_VERDICT_INCONCLUSIVE ? "inconclusive"
+									  : "none");
+	hc_json_num(j, "growth_bytes_per_s", x->slope);
+	hc_json_array_inline(j, "growth_interval_bytes_per_s");
+	hc_json_num(j, NULL, x->slope_lo);
+	hc_json_num(j, NULL, x->slope_hi);
+	hc_json_end(j);
+	if (x->since_s >= 0)
+		hc_json_num(j, "since_s", x->since_s);
+	else
+		hc_json_null(j, "since_s");
+	hc_json_num(j, "live_bytes_end", x->live_end);
+	hc_json_num(j, "peak_live_bytes", x->peak);
+	hc_json_num(j, "unfreed_at_end_bytes", x->live_final);
+	hc_json_u64(j, "allocations", x->allocs);
+	hc_json_num(j, "bytes_allocated", x->bytes_allocated);
+	hc_json_bool(j, "r1", x->r1);
+	hc_json_bool(j, "r2", x->r2);
+	hc_json_num(j, "p_value", x->p);
+	hc_json_num(j, "retained_bytes_per_s", x->r2_rate);
+	hc_json_num(j, "age_horizon_s", x->horizon_s);
+	if (x->why[0])
+		hc_json_str(j, "reason", x->why);
+	else
+		hc_json_null(j, "reason");
+	hc_json_u64(j, "stacks", x->nsites);
+	hc_json_u64(j, "depth", x->depth);
+	series(j, "live_bytes_series", x->live_max, m->nwin);
+	series(j, "aged_floor_series", x->aged_min, m->nwin);
+	hc_json_array(j, "frames");
+	hc_analysis_frames(a, x, 64, frame_obj, j);
+	hc_json_end(j);
+	hc_json_end(j);
+}
+
+#define OTHER_SITES 20
+
+void hc_report_json(FILE *f, struct hc_analysis *a)
+{
+	const struct hc_model *m = &a->model;
+	const struct hc_detect *d = &a->det;
+	struct hc_json j;
+	hc_json_init(&j, f);
+	hc_json_object(&j, NULL);
+	hc_json_u64(&j, "heapcreep_report", 1);
+	hc_json_str(&j, "verdict", hc_verdict_name(d->verdict));
+	if (d->reason[0])
+		hc_json_str(&j, "reason", d->reason);
+	else
+		hc_json_null(&j, "reason");
+	trace_object(&j, a);
+	totals_object(&j, a);
+	settings_object(&j, a);
+	if (d->ttl_known) {
+		hc_json_num(&j, "time_to_limit_s", d->ttl_s);
+		hc_json_array_inline(&j, "time_to_limit_interval_s");
+		hc_json_num(&j, NULL, d->ttl_lo_s);
+		hc_json_num(&j, NULL, d->ttl_hi_s);
+		hc_json_end(&j);
+	} else {
+		hc_json_null(&j, "time_to_limit_s");
+		hc_json_null(&j, "time_to_limit_interval_s");
+	}
+	hc_json_object(&j, "windows");
+	double t[HC_MAX_WINDOWS], lo[HC_MAX_WINDOWS], hi[HC_MAX_WINDOWS], rss[HC_MAX_WINDOWS];
+	for (size_t i = 0; i < m->nwin; i++) {
+		t[i] = m->win[i].t;
+		lo[i] = m->win[i].heap_min;
+		hi[i] = m->win[i].heap_max;
+		rss[i] = m->win[i].rss_max;
+	}
+	series(&j, "time_s", t, m->nwin);
+	series(&j, "heap_min_bytes", lo, m->nwin);
+	series(&j, "heap_max_bytes", hi, m->nwin);
+	series(&j, "rss_max_bytes", rss, m->nwin);
+	hc_json_end(&j);
+	hc_json_array(&j, "sites");
+	for (size_t i = 0; i < d->nfindings; i++)
+		site_object(&j, a, &m->nodes[d->findings[i]]);
+	for (size_t i = 0; i < d->nothers && i < OTHER_SITES; i++)
+		site_object(&j, a, &m->nodes[d->others[i]]);
+	hc_json_end(&j);
+	hc_json_end(&j);
+	hc_json_finish(&j);
 }

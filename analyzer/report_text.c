@@ -1,26 +1,34 @@
-/* `heapcreep report` (-f text, the default): a short human summary of the
- * trace's figures, sizes in KiB/MiB/GiB. A stopgap until the full terminal
- * report (top growing sites, sparklines, stacks) replaces it; it must never
- * print a string from the trace unescaped.
+/* `heapcreep report` for a terminal: the verdict first, then each growing
+ * site (growth rate, since when, live bytes, a sparkline of its live bytes,
+ * the symbolized stack), then the run: totals, peak, teardown, unfreed at
+ * end, temporary allocations, and the largest sites that do not grow. Fits
+ * 80 columns; colour only when asked (a tty without NO_COLOR).
  */
-#include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "escape.h"
+#include "format.h"
 #include "report.h"
 
-/* "512 B", "1.5 KiB", "12.3 MiB", "2.00 GiB" */
-static const char *size_str(char buf[32], uint64_t b)
+#define FRAMES_SHOWN 12
+#define OTHERS_SHOWN 5
+
+/* Strings come from the trace (names, paths, arguments): written as they
+ * are only when every byte is printable UTF-8, else quoted and escaped, so
+ * a trace cannot drive the terminal. */
+static void put_text(FILE *f, const char *s)
 {
-	if (b < 1024)
-		snprintf(buf, 32, "%" PRIu64 " B", b);
-	else if (b < (1u << 20))
-		snprintf(buf, 32, "%.1f KiB", (double)b / 1024);
-	else if (b < (1u << 30))
-		snprintf(buf, 32, "%.1f MiB", (double)b / (1u << 20));
-	else
-		snprintf(buf, 32, "%.2f GiB", (double)b / (1u << 30));
-	return buf;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t k = hc_utf8_seq((const uint8_t *)s + i, n - i);
+		if (k == 0 || (k == 1 && ((unsigned char)s[i] < 0x20 || s[i] == 0x7f))) {
+			hc_put_quoted(f, s, n);
+			return;
+		}
+		i += k;
+	}
+	fputs(s, f);
 }
 
 /* An argument as typed, quoted only when it needs to be. */
@@ -37,63 +45,226 @@ static void put_arg(FILE *f, const char *p, size_t n)
 		hc_put_quoted(f, p, n);
 }
 
-void hc_report_text(FILE *f, const struct hc_summary *s, const char *path)
+/* A source path, shortened to its last two components for 80 columns. */
+static void put_file(FILE *f, const char *path)
 {
-	const struct hc_header_rec *h = &s->header;
-	const struct hc_snapshot_rec *l = &s->last;
-	char b1[32], b2[32];
+	const char *cut = path, *p = path + strlen(path);
+	int slashes = 0;
+	while (p > path && slashes < 2)
+		if (*--p == '/')
+			slashes++;
+	if (slashes == 2)
+		cut = p + 1;
+	put_text(f, cut);
+}
 
-	fputs("heapcreep report for ", f);
-	put_arg(f, path, strlen(path));
+struct style {
+	const char *bold, *red, *yellow, *green, *dim, *off;
+};
+
+static void frame_line(void *ctx, const struct hc_frame_out *f)
+{
+	FILE *out = ((void **)ctx)[0];
+	const struct style *st = ((void **)ctx)[1];
+	if (f->function) {
+		fputs(f->inlined ? "      (inlined) " : "      ", out);
+		put_text(out, f->function);
+		if (f->file) {
+			fprintf(out, "  %s", st->dim);
+			put_file(out, f->file);
+			fprintf(out, ":%u%s", f->line, st->off);
+		} else if (f->module) {
+			fprintf(out, "  %sin ", st->dim);
+			put_file(out, f->module);
+			fputs(st->off, out);
+		}
+	} else if (f->module) {
+		fputs("      [unknown] in ", out);
+		put_text(out, f->module);
+		fprintf(out, "+0x%llx", (unsigned long long)f->offset);
+	} else {
+		fprintf(out, "      [unknown] 0x%llx", (unsigned long long)f->address);
+	}
+	putc('\n', out);
+}
+
+static void site_block(FILE *f, struct hc_analysis *a, const struct hc_node *x, int rank,
+		       const struct style *st)
+{
+	const struct hc_model *m = &a->model;
+	char rate[32], live[32], since[32], spark[HC_MAX_WINDOWS * 3 + 1], peak[32];
+	const char *color = x->verdict == HC_VERDICT_LEAK ? st->red : st->yellow;
+	hc_fmt_sparkline(spark, sizeof(spark), x->live_max, m->nwin);
+	fprintf(f, " %s#%d %s%s%s  +%s", st->bold, rank, color,
+		x->verdict == HC_VERDICT_LEAK ? "LEAK" : "INCONCLUSIVE", st->off,
+		hc_fmt_rate(rate, sizeof(rate), x->slope));
+	if (x->since_s >= 0)
+		fprintf(f, " since %s", hc_fmt_duration(since, sizeof(since), x->since_s));
+	fprintf(f, ", %s live at %s (peak %s)\n", hc_fmt_bytes(live, sizeof(live), x->live_end),
+		hc_fmt_duration(since, sizeof(since), m->end_s),
+		hc_fmt_bytes(peak, sizeof(peak), x->peak));
+	fprintf(f, "    %s\n", spark);
+	fprintf(f, "    %s%s%s\n", st->dim, x->why, st->off);
+	if (x->nsites > 1)
+		fprintf(f, "    %u stacks share the %u innermost frames below:\n", x->nsites, x->depth);
+	void *ctx[2] = {f, (void *)st};
+	hc_analysis_frames(a, x, FRAMES_SHOWN, frame_line, ctx);
 	putc('\n', f);
+}
+
+static void verdict_line(FILE *f, struct hc_analysis *a, const struct style *st)
+{
+	const struct hc_detect *d = &a->det;
+	char rate[32], since[32];
+	size_t leaks = 0, unsure = 0;
+	for (size_t i = 0; i < d->nfindings; i++)
+		*(a->model.nodes[d->findings[i]].verdict == HC_VERDICT_LEAK ? &leaks : &unsure) += 1;
+	if (d->verdict == HC_VERDICT_LEAK) {
+		const struct hc_node *top = &a->model.nodes[d->findings[0]];
+		fprintf(f, "%s%sLEAK%s: %zu allocation site%s keep%s growing; the fastest +%s",
+			st->bold, st->red, st->off, leaks, leaks == 1 ? "" : "s",
+			leaks == 1 ? "s" : "", hc_fmt_rate(rate, sizeof(rate), top->slope));
+		if (top->since_s >= 0)
+			fprintf(f, " since %s", hc_fmt_duration(since, sizeof(since), top->since_s));
+		fputc('\n', f);
+		if (unsure)
+			fprintf(f, "  and %zu inconclusive\n", unsure);
+	} else if (d->verdict == HC_VERDICT_INCONCLUSIVE) {
+		fprintf(f, "%s%sINCONCLUSIVE%s: %s\n", st->bold, st->yellow, st->off,
+			d->nfindings ? "growth that one rule alone sees (below)" : d->reason);
+	} else {
+		fprintf(f, "%s%sPASS%s: no allocation site's retained set keeps growing\n", st->bold,
+			st->green, st->off);
+	}
+	if (d->limit > 0) {
+		char lim[32], t[32], lo[32], hi[32];
+		hc_fmt_bytes(lim, sizeof(lim), d->limit);
+		if (d->ttl_known)
+			fprintf(f, "  limit %s reached at about %s after start (%s to %s)\n", lim,
+				hc_fmt_duration(t, sizeof(t), d->ttl_s),
+				hc_fmt_duration(lo, sizeof(lo), d->ttl_lo_s),
+				hc_fmt_duration(hi, sizeof(hi), d->ttl_hi_s));
+		else
+			fprintf(f, "  limit %s: the heap is not growing significantly, no time to limit\n",
+				lim);
+	}
+}
+
+static void run_section(FILE *f, struct hc_analysis *a)
+{
+	const struct hc_model *m = &a->model;
+	const struct hc_summary *s = &m->sum;
+	const struct hc_snapshot_rec *l = &s->last;
+	char b1[32], b2[32], b3[32];
+	fputs("Run\n", f);
 	if (s->have_header) {
-		fprintf(f, "  process         pid %" PRIu64 " (parent %" PRIu64 "): ", h->pid, h->ppid);
+		fprintf(f, "  process       pid %llu (parent %llu): ",
+			(unsigned long long)s->header.pid, (unsigned long long)s->header.ppid);
 		struct hc_args args;
 		struct hc_str arg;
-		hc_args_init(&args, h->cmdline);
+		hc_args_init(&args, s->header.cmdline);
 		const char *sep = "";
 		for (; hc_args_next(&args, &arg); sep = " ") {
 			fputs(sep, f);
 			put_arg(f, arg.p, arg.len);
 		}
 		if (!*sep) /* no arguments recorded: show the executable */
-			put_arg(f, h->exe.p, h->exe.len);
+			put_arg(f, s->header.exe.p, s->header.exe.len);
 		putc('\n', f);
 	}
-	fprintf(f, "  trace           %.1f s, ", s->have_ts ? (double)s->last_ts / 1e9 : 0.0);
-	if (s->complete) {
-		const char *why = hc_end_reason_name(s->end_reason);
-		fprintf(f, "complete (ended by %s)\n", why ? why : "an unknown reason");
-	} else if (s->status == HC_READ_TRUNCATED) {
-		fprintf(f, "incomplete: ends inside a chunk at byte offset %" PRIu64 "\n",
-			s->stop_offset);
-	} else if (s->status == HC_READ_COMPLETE) {
-		fputs("incomplete: no END record (the process did not exit cleanly)\n", f);
-	} else {
-		fprintf(f, "stopped at byte offset %" PRIu64 ": %s\n", s->stop_offset, s->reason);
+	fprintf(f, "  trace         %s, ", hc_fmt_duration(b1, sizeof(b1), (double)s->last_ts / 1e9));
+	if (s->complete)
+		fprintf(f, "complete (ended by %s)\n", s->end_reason == HC_END_EXEC ? "exec" : "exit");
+	else if (s->status == HC_READ_TRUNCATED)
+		fprintf(f, "incomplete: ends inside a chunk at byte offset %llu\n",
+			(unsigned long long)s->stop_offset);
+	else if (s->status == HC_READ_CORRUPT)
+		fprintf(f, "incomplete: %s\n", s->message);
+	else
+		fputs("incomplete: no END record (killed, or still running)\n", f);
+	if (m->teardown)
+		fprintf(f, "  teardown      from %s freed %s (judged before it)\n",
+			hc_fmt_duration(b1, sizeof(b1), m->teardown_s),
+			hc_fmt_bytes(b2, sizeof(b2), m->teardown_freed));
+	else if (m->exit_s >= 0)
+		fprintf(f, "  exit began    at %s\n", hc_fmt_duration(b1, sizeof(b1), m->exit_s));
+	fprintf(f, "  allocations   %llu (%s), frees %llu, temporary %llu (freed within 16 us)\n",
+		(unsigned long long)l->total_allocs,
+		hc_fmt_bytes(b1, sizeof(b1), (double)l->total_bytes_allocated),
+		(unsigned long long)l->total_frees, (unsigned long long)m->temporary);
+	fprintf(f, "  heap          peak %s; unfreed at end %s in %llu blocks\n",
+		hc_fmt_bytes(b1, sizeof(b1), (double)l->heap_peak_bytes),
+		hc_fmt_bytes(b2, sizeof(b2), (double)l->heap_live_bytes),
+		(unsigned long long)l->heap_live_blocks);
+	double rss = 0;
+	for (size_t i = 0; i < m->nsnaps; i++)
+		rss = fmax(rss, m->snaps[i].rss);
+	fprintf(f, "  rss           peak %s; the shim's own memory %s\n",
+		hc_fmt_bytes(b1, sizeof(b1), rss), hc_fmt_bytes(b3, sizeof(b3), (double)l->shim_bytes));
+	if (s->have_header && s->header.sample_bytes)
+		fprintf(f, "  sampling      one sample per %s on average: figures are estimates\n",
+			hc_fmt_bytes(b1, sizeof(b1), (double)s->header.sample_bytes));
+	fprintf(f, "  lost events   %llu%s\n", (unsigned long long)l->lost_events,
+		l->lost_events ? " (figures are lower bounds)" : "");
+}
+
+void hc_report_text(FILE *f, struct hc_analysis *a, int color)
+{
+	static const struct style plain = {"", "", "", "", "", ""};
+	static const struct style ansi = {"\033[1m", "\033[31m", "\033[33m", "\033[32m", "\033[2m",
+					  "\033[0m"};
+	const struct style *st = color ? &ansi : &plain;
+	const struct hc_detect *d = &a->det;
+	fputs("heapcreep report for ", f);
+	put_arg(f, a->path, strlen(a->path));
+	putc('\n', f);
+	verdict_line(f, a, st);
+	putc('\n', f);
+	if (d->nfindings) {
+		fputs("Growing retained sets\n", f);
+		for (size_t i = 0; i < d->nfindings; i++)
+			site_block(f, a, &a->model.nodes[d->findings[i]], (int)i + 1, st);
 	}
-	if (s->have_header && h->sample_bytes)
-		fprintf(f, "  sampling        one sample per %s allocated, on average (figures are estimates)\n",
-			size_str(b1, h->sample_bytes));
-	fprintf(f, "  allocations     %" PRIu64 " (%s), frees %" PRIu64 "\n", l->total_allocs,
-		size_str(b1, l->total_bytes_allocated), l->total_frees);
-	fprintf(f, "  peak live       %s\n", size_str(b1, l->heap_peak_bytes));
-	fprintf(f, "  unfreed at end  %s in %" PRIu64 " blocks\n", size_str(b2, l->heap_live_bytes),
-		l->heap_live_blocks);
-	if (s->exit_seen)
-		fprintf(f, "  exit began at   %.1f s\n", (double)s->exit_ts / 1e9);
-	if (l->lost_events)
-		fprintf(f, "  lost events     %" PRIu64 " (figures are lower bounds)\n", l->lost_events);
-	if (l->unknown_frees)
-		fprintf(f, "  unknown frees   %" PRIu64 " (blocks allocated before tracing began)\n",
-			l->unknown_frees);
-	for (size_t i = 0; i < s->nnotes; i++) {
-		const char *level = hc_note_level_name(s->notes[i].level);
-		fprintf(f, "  note (%s, %.1f s): ", level ? level : "unknown",
-			(double)s->notes[i].ts / 1e9);
-		hc_put_quoted(f, s->notes[i].message, s->notes[i].len);
-		putc('\n', f);
+	run_section(f, a);
+	if (d->nothers) {
+		char live[32], peak[32];
+		fputs("\nLargest sites that do not keep growing (live at the end of the run)\n", f);
+		for (size_t i = 0; i < d->nothers && i < OTHERS_SHOWN; i++) {
+			const struct hc_node *x = &a->model.nodes[d->others[i]];
+			fprintf(f, "  %s (peak %s)\n", hc_fmt_bytes(live, sizeof(live), x->live_end),
+				hc_fmt_bytes(peak, sizeof(peak), x->peak));
+			void *ctx[2] = {f, (void *)st};
+			hc_analysis_frames(a, x, 3, frame_line, ctx);
+		}
 	}
-	if (s->notes_dropped)
-		fprintf(f, "  (%zu more notes not shown)\n", s->notes_dropped);
+}
+
+struct where_ctx {
+	char *buf;
+	size_t cap;
+	int done;
+};
+
+static void first_known(void *ctx, const struct hc_frame_out *f)
+{
+	struct where_ctx *w = ctx;
+	if (w->done)
+		return;
+	if (f->function && f->file)
+		snprintf(w->buf, w->cap, "%s (%s:%u)", f->function, f->file, f->line);
+	else if (f->function)
+		snprintf(w->buf, w->cap, "%s (in %s)", f->function, f->module ? f->module : "?");
+	else if (f->module)
+		snprintf(w->buf, w->cap, "[unknown] in %s+0x%llx", f->module,
+			 (unsigned long long)f->offset);
+	else
+		snprintf(w->buf, w->cap, "[unknown] 0x%llx", (unsigned long long)f->address);
+	w->done = 1;
+}
+
+void hc_report_where(struct hc_analysis *a, const struct hc_node *n, char *buf, size_t cap)
+{
+	struct where_ctx w = {buf, cap, 0};
+	snprintf(buf, cap, "[no stack]");
+	hc_analysis_frames(a, n, 1, first_known, &w);
 }

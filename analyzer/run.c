@@ -18,22 +18,19 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "heapcreep/units.h"
+#include "run.h"
 #include "summary.h"
+#include "symbolize.h"
 
 static const char usage[] =
 	"usage: heapcreep run [-o FILE] [--sample BYTES] [--allocator jemalloc|tcmalloc|PATH]\n"
 	"                     [--promote DURATION] [--interval DURATION] [--fork trace|off]\n"
 	"                     [-q] [--] COMMAND [ARGS...]\n";
-
-struct run_opts {
-	const char *out;
-	const char *sample, *promote, *interval, *fork_mode, *allocator;
-	int quiet;
-};
 
 struct trace_info {
 	char name[NAME_MAX + 1];
@@ -115,49 +112,37 @@ static int find_allocator(const char *what, char *out, size_t cap)
 	return -1;
 }
 
-static int parse_opts(int argc, char **argv, struct run_opts *o, int *first)
+int hc_run_option(struct hc_run_opts *o, const char *a, const char *v)
 {
-	int i = 1;
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		const char **slot = NULL;
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
-		if (a[0] != '-')
-			break;
-		if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-			o->quiet = 1;
-			continue;
-		}
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(usage, stdout);
-			exit(0);
-		}
-		if (!strcmp(a, "-o") || !strcmp(a, "--output"))
-			slot = &o->out;
-		else if (!strcmp(a, "--sample"))
-			slot = &o->sample;
-		else if (!strcmp(a, "--promote"))
-			slot = &o->promote;
-		else if (!strcmp(a, "--interval"))
-			slot = &o->interval;
-		else if (!strcmp(a, "--fork"))
-			slot = &o->fork_mode;
-		else if (!strcmp(a, "--allocator"))
-			slot = &o->allocator;
-		if (!slot) {
-			hc_err("run: unknown option '%s'", a);
-			return -1;
-		}
-		if (i + 1 >= argc) {
-			hc_err("run: option '%s' needs a value", a);
-			return -1;
-		}
-		*slot = argv[++i];
+	const char **slot = NULL;
+	if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+		o->quiet = 1;
+		return 1;
 	}
-	*first = i;
+	if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+		slot = &o->out;
+	else if (!strcmp(a, "--sample"))
+		slot = &o->sample;
+	else if (!strcmp(a, "--promote"))
+		slot = &o->promote;
+	else if (!strcmp(a, "--interval"))
+		slot = &o->interval;
+	else if (!strcmp(a, "--fork"))
+		slot = &o->fork_mode;
+	else if (!strcmp(a, "--allocator"))
+		slot = &o->allocator;
+	if (!slot)
+		return 0;
+	if (!v) {
+		hc_err("option '%s' needs a value", a);
+		return -1;
+	}
+	*slot = v;
+	return 2;
+}
+
+int hc_run_check(const struct hc_run_opts *o)
+{
 	uint64_t v;
 	if (o->sample && hc_parse_size(o->sample, &v)) {
 		hc_err("run: bad --sample '%s': expected a size such as 512K", o->sample);
@@ -179,6 +164,36 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first)
 		hc_err("run: empty output path");
 		return -1;
 	}
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct hc_run_opts *o, int *first)
+{
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+		int took = hc_run_option(o, a, i + 1 < argc ? argv[i + 1] : NULL);
+		if (took < 0)
+			return -1;
+		if (!took) {
+			hc_err("run: unknown option '%s'", a);
+			return -1;
+		}
+		i += took - 1;
+	}
+	*first = i;
+	if (hc_run_check(o))
+		return -1;
 	if (i >= argc) {
 		hc_err("run: no command given");
 		fputs(usage, stderr);
@@ -188,7 +203,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first)
 }
 
 /* In the child: the environment of the traced command, then exec. */
-static void exec_child(char **cmd, const struct run_opts *o, const char *shim,
+static void exec_child(char **cmd, const struct hc_run_opts *o, const char *shim,
 		       const char *alloc, const char *tmp)
 {
 	char preload[3 * PATH_MAX + 64], output[PATH_MAX + 16];
@@ -319,7 +334,7 @@ static size_t main_trace(const struct trace_info *t, size_t n, pid_t root)
 /* Moves the traces out of the private directory: the main one to `out`, the
  * others into <stem>.traces/. */
 static void place_traces(const char *tmp, const char *out_opt, const char *out_dir,
-			 pid_t root, int quiet)
+			 pid_t root, int quiet, char *placed, size_t placed_cap)
 {
 	struct trace_info *t = NULL;
 	size_t n = list_traces(tmp, &t);
@@ -343,8 +358,10 @@ static void place_traces(const char *tmp, const char *out_opt, const char *out_d
 	if (rename(from, out)) {
 		hc_err("cannot move the trace to '%s': %s (it stays in '%s')", out, strerror(errno),
 		       from);
+		pathf(placed, placed_cap, "%s", from);
 		goto out;
 	}
+	pathf(placed, placed_cap, "%s", out);
 	size_t stem = strlen(out);
 	if (stem > 4 && !strcmp(out + stem - 4, ".hct"))
 		stem -= 4;
@@ -389,7 +406,7 @@ out:
 	free(t);
 }
 
-static int exit_like(int status)
+int hc_exit_like(int status)
 {
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
@@ -410,28 +427,56 @@ static int exit_like(int status)
 	return 1;
 }
 
-int hc_cmd_run(int argc, char **argv)
+/* Waits for the command; with a duration (soak), asks it to stop when the
+ * time is up (SIGTERM to its process group), and kills it after the grace. */
+static int wait_child(const struct hc_run_opts *o)
 {
-	struct run_opts o = {0};
-	int first;
-	if (parse_opts(argc, argv, &o, &first))
-		return HC_EXIT_USAGE;
-	char **cmd = argv + first;
+	int status = 0;
+	if (o->duration_s <= 0) {
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+		return status;
+	}
+	struct timespec start, now, nap = {0, 20000000};
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	int stage = 0;
+	for (;;) {
+		pid_t r = waitpid(child, &status, WNOHANG);
+		if (r == child || (r < 0 && errno != EINTR))
+			return status;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double t = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+		if (stage == 0 && t >= o->duration_s) {
+			kill(-child, SIGTERM);
+			stage = 1;
+		} else if (stage == 1 && t >= o->duration_s + o->grace_s) {
+			hc_err("soak: the command did not stop %.0f s after SIGTERM; killing it",
+			       o->grace_s);
+			kill(-child, SIGKILL);
+			stage = 2;
+		}
+		nanosleep(&nap, NULL);
+	}
+}
 
+int hc_run(struct hc_run_opts *o, char **cmd)
+{
 	char shim[PATH_MAX], alloc[PATH_MAX], out_dir[PATH_MAX], tmp[PATH_MAX + 32];
+	o->trace[0] = '\0';
+	o->status = 0;
 	if (find_shim(shim, sizeof(shim))) {
 		hc_err("run: cannot find libheapcreep.so next to this program ('%s')", shim);
 		return HC_EXIT_USAGE;
 	}
-	if (o.allocator && find_allocator(o.allocator, alloc, sizeof(alloc))) {
+	if (o->allocator && find_allocator(o->allocator, alloc, sizeof(alloc))) {
 		hc_err("run: cannot find allocator '%s' (for jemalloc: apt-get install libjemalloc2)",
-		       o.allocator);
+		       o->allocator);
 		return HC_EXIT_USAGE;
 	}
 	/* Absolute: the command may change directory before it forks. An
 	 * unusable output directory costs the trace, never the run. */
 	char rel_dir[PATH_MAX];
-	dir_of(o.out ? o.out : "./x", rel_dir, sizeof(rel_dir));
+	dir_of(o->out ? o->out : "./x", rel_dir, sizeof(rel_dir));
 	int tracing = realpath(rel_dir, out_dir) &&
 		      !pathf(tmp, sizeof(tmp), "%s/.heapcreep-run.XXXXXX", out_dir) &&
 		      mkdtemp(tmp) != NULL;
@@ -455,6 +500,8 @@ int hc_cmd_run(int argc, char **argv)
 		return HC_EXIT_USAGE;
 	}
 	if (child == 0) {
+		if (o->duration_s > 0)
+			setpgid(0, 0); /* soak stops the whole tree it started */
 		if (!tracing) {
 			signal(SIGINT, SIG_DFL);
 			signal(SIGQUIT, SIG_DFL);
@@ -462,22 +509,36 @@ int hc_cmd_run(int argc, char **argv)
 			hc_err("cannot run '%s': %s", cmd[0], strerror(errno));
 			_exit(errno == ENOENT ? 127 : 126);
 		}
-		exec_child(cmd, &o, shim, o.allocator ? alloc : NULL, tmp);
+		exec_child(cmd, o, shim, o->allocator ? alloc : NULL, tmp);
 	}
+	if (o->duration_s > 0)
+		setpgid(child, child); /* whichever of the two runs first */
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &fwd, NULL);
-	int status = 0;
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
+	o->status = wait_child(o);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		signal(forwarded[i], SIG_DFL);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 
 	if (tracing) {
-		place_traces(tmp, o.out, out_dir, child, o.quiet);
+		place_traces(tmp, o->out, out_dir, child, o->quiet, o->trace, sizeof(o->trace));
 		/* Whatever could not be moved stays; an empty directory goes. */
 		rmdir(tmp);
+		/* Symbols now, on the machine that has the binaries: the trace
+		 * can then be analysed anywhere. */
+		if (o->trace[0])
+			hc_symbolize_file(o->trace, 1);
 	}
-	return exit_like(status);
+	return 0;
+}
+
+int hc_cmd_run(int argc, char **argv)
+{
+	struct hc_run_opts o = {0};
+	int first;
+	if (parse_opts(argc, argv, &o, &first))
+		return HC_EXIT_USAGE;
+	int rc = hc_run(&o, argv + first);
+	return rc ? rc : hc_exit_like(o.status);
 }

@@ -85,7 +85,10 @@ int hc_summary_add(struct hc_summary *s, const struct hc_rec *rec)
 		s->by_type[rec->type]++;
 	else
 		s->unknown_records++;
-	s->end_seen = 0;
+	/* SYMBOLS records are appended by `heapcreep symbolize`, after END:
+	 * they do not make the trace go on. */
+	if (rec->type != HC_REC_SYMBOLS)
+		s->end_seen = 0;
 
 	switch (rec->type) {
 	case HC_REC_HEADER:

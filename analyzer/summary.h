@@ -48,8 +48,9 @@ struct hc_summary {
 	int have_ts;
 	uint64_t last_ts;
 
-	/* end_seen: the last record read was an END (a record after an END
-	 * means the trace went on, e.g. after a failed exec). */
+	/* end_seen: the last record read was an END, SYMBOLS records appended
+	 * after it aside (any other record after an END means the trace went
+	 * on, e.g. after a failed exec). */
 	int end_seen;
 	uint64_t end_ts, end_reason;
 	int exit_seen;        /* the first EXIT: when teardown began */

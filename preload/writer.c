@@ -73,7 +73,7 @@ static int write_all(struct hc_writer *w, const uint8_t *p, size_t n)
 	return 0;
 }
 
-int hc_writer_init(struct hc_writer *w, int fd, int zstd_level)
+static int writer_setup(struct hc_writer *w, int fd, int zstd_level)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = fd;
@@ -84,16 +84,37 @@ int hc_writer_init(struct hc_writer *w, int fd, int zstd_level)
 		if (!w->zctx)
 			return w->err = -ENOMEM;
 	}
+	return 0;
+}
+
+int hc_writer_init(struct hc_writer *w, int fd, int zstd_level)
+{
+	int rc = writer_setup(w, fd, zstd_level);
+	if (rc)
+		return rc;
 	uint8_t hdr[HC_FILE_HEADER_SIZE] = {0};
 	memcpy(hdr, HC_TRACE_MAGIC, 8);
 	hdr[8] = (uint8_t)HC_TRACE_VERSION;
 	hdr[9] = (uint8_t)(HC_TRACE_VERSION >> 8);
 	hdr[10] = (uint8_t)HC_FILE_HEADER_SIZE;
-	int rc = write_all(w, hdr, sizeof(hdr));
+	rc = write_all(w, hdr, sizeof(hdr));
 	if (rc)
 		w->err = rc;
 	w->good_bytes = w->bytes_written;
 	return rc;
+}
+
+int hc_writer_init_append(struct hc_writer *w, int fd, int zstd_level)
+{
+	int rc = writer_setup(w, fd, zstd_level);
+	if (rc)
+		return rc;
+	off_t end = lseek(fd, 0, SEEK_END);
+	if (end < 0)
+		return w->err = -errno;
+	/* bytes_written counts from the start of the file, as after init. */
+	w->bytes_written = w->good_bytes = (uint64_t)end;
+	return 0;
 }
 
 void hc_writer_release(struct hc_writer *w)

@@ -27,6 +27,11 @@ struct hc_writer {
 
 /* Takes ownership of fd's write position; writes the file header. */
 int hc_writer_init(struct hc_writer *w, int fd, int zstd_level);
+/* For adding chunks to an existing trace (`heapcreep symbolize`): no file
+ * header is written; fd is positioned at its end (open it O_APPEND, and cut
+ * any torn chunk off first), and good_bytes starts there, so
+ * hc_writer_recover() never cuts into what was already in the file. */
+int hc_writer_init_append(struct hc_writer *w, int fd, int zstd_level);
 /* Frees buffers; does not close fd. */
 void hc_writer_release(struct hc_writer *w);
 

@@ -15,9 +15,12 @@ is "$?" 0 "report on the killed process's trace exits 0"
 is "$(jget k.json '.trace | "\(.complete) \(.end_reason)"')" "false null" "trace flagged incomplete, no end"
 grep -q "incomplete" k.err
 ok $? "report says on stderr that the trace is incomplete"
+# The last snapshot may catch one of the 100-byte churn blocks between its
+# malloc and its free; everything else live is a kept 4 KiB block.
 blocks=$(jget k.json '.totals.unfreed_at_end_blocks')
-is "$(jget k.json '.totals.unfreed_at_end_bytes')" "$((blocks * 4096))" \
-	"what was live at the last snapshot: exactly the 4 KiB blocks ($blocks)"
+bytes=$(jget k.json '.totals.unfreed_at_end_bytes')
+ok "$([ "$bytes" = $((blocks * 4096)) ] || [ "$bytes" = $(((blocks - 1) * 4096 + 100)) ]; echo $?)" \
+	"what was live at the last snapshot: exactly the 4 KiB blocks ($blocks blocks, $bytes bytes)"
 # Killed about 3.5 s in, snapshots every second: the last one is at least
 # 2.5 s in, and held at least the blocks of its first 2 seconds.
 ok "$(jget k.json '.trace.duration_s >= 2.4 and .totals.unfreed_at_end_blocks >= 150' | grep -qx true; echo $?)" \

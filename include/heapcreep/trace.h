@@ -81,6 +81,12 @@ enum hc_record {
 	/* ts, path str: the process called execve; if the trace continues, the
 	 * call failed and the process went on */
 	HC_REC_EXEC = 11,
+	/* Symbols of frame addresses, added by `heapcreep symbolize` (appended
+	 * to the trace, after END if there is one): count, then count ×
+	 * (address, nframes, nframes × (function str, file str, line)).
+	 * nframes 0: not resolved. Several frames: the innermost inlined
+	 * function first, the function the code was inlined into last. */
+	HC_REC_SYMBOLS = 13,
 };
 
 enum hc_header_flags {

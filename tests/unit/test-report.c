@@ -149,6 +149,8 @@ static void feed(struct hc_summary *s)
 static const char golden_complete[] =
 	"{\n"
 	"  \"heapcreep_report\": 1,\n"
+	"  \"verdict\": \"pass\",\n"
+	"  \"reason\": null,\n"
 	"  \"trace\": {\n"
 	"    \"path\": \"dir/t\\\"1\\\".hct\",\n"
 	"    \"pid\": 77,\n"
@@ -167,7 +169,9 @@ static const char golden_complete[] =
 	"    \"notes\": [\n"
 	"      {\"time_s\": 1.750000000, \"level\": \"error\", \"message\": \"tracing \\\"stopped\\\"\\t\\u0001\"}\n"
 	"    ],\n"
-	"    \"notes_dropped\": 0\n"
+	"    \"notes_dropped\": 0,\n"
+	"    \"analysis_end_s\": 0,\n"
+	"    \"teardown\": null\n"
 	"  },\n"
 	"  \"totals\": {\n"
 	"    \"allocations\": 1000,\n"
@@ -175,12 +179,41 @@ static const char golden_complete[] =
 	"    \"bytes_allocated\": 9437184,\n"
 	"    \"peak_live_bytes\": 5242880,\n"
 	"    \"unfreed_at_end_bytes\": 3145728,\n"
-	"    \"unfreed_at_end_blocks\": 12\n"
-	"  }\n"
+	"    \"unfreed_at_end_blocks\": 12,\n"
+	"    \"temporary_allocations\": 0,\n"
+	"    \"shim_bytes\": 4096\n"
+	"  },\n"
+	"  \"settings\": {\n"
+	"    \"budget_bytes\": 67108864,\n"
+	"    \"horizon_s\": 86400,\n"
+	"    \"limit_bytes\": null,\n"
+	"    \"warmup_s\": 0,\n"
+	"    \"false_discovery_rate\": 0.01\n"
+	"  },\n"
+	"  \"time_to_limit_s\": null,\n"
+	"  \"time_to_limit_interval_s\": null,\n"
+	"  \"windows\": {\n"
+	"    \"time_s\": [],\n"
+	"    \"heap_min_bytes\": [],\n"
+	"    \"heap_max_bytes\": [],\n"
+	"    \"rss_max_bytes\": []\n"
+	"  },\n"
+	"  \"sites\": []\n"
 	"}\n";
+
+static struct hc_analysis *wrap(struct hc_analysis *a, struct hc_summary *s, const char *path)
+{
+	memset(a, 0, sizeof(*a));
+	a->path = path;
+	a->model.sum = *s;
+	a->built = 1;
+	hc_detect_defaults(&a->opts);
+	return a;
+}
 
 static void test_json_report(void)
 {
+	struct hc_analysis a;
 	struct hc_summary s;
 	struct hc_reader r = {.status = HC_READ_COMPLETE, .stop_offset = 999, .records = 5,
 			      .chunks = 1, .good_bytes = 999};
@@ -188,7 +221,7 @@ static void test_json_report(void)
 	feed(&s);
 	hc_summary_finish(&s, &r);
 	char *out;
-	CAPTURE(out, hc_report_json(f, &s, "dir/t\"1\".hct"));
+	CAPTURE(out, hc_report_json(f, wrap(&a, &s, "dir/t\"1\".hct")));
 	is_str(out, golden_complete, "json report of a complete trace, byte for byte");
 	free(out);
 
@@ -197,20 +230,20 @@ static void test_json_report(void)
 	r.stop_offset = 4096;
 	strcpy(r.reason, "ends inside a chunk payload");
 	hc_summary_finish(&s, &r);
-	CAPTURE(out, hc_report_json(f, &s, "t.hct"));
+	CAPTURE(out, hc_report_json(f, wrap(&a, &s, "t.hct")));
 	ok(strstr(out, "\"complete\": false,\n") && strstr(out, "\"stopped_at_offset\": 4096,\n") &&
 	   strstr(out, "\"stop_reason\": \"ends inside a chunk payload\",\n"),
 	   "json report of a truncated trace: complete false, offset and reason");
 	free(out);
 
-	CAPTURE(out, hc_report_text(f, &s, "t.hct"));
-	ok(strstr(out, "  process         pid 77 (parent 7): svc -q \"\\xff\"\n") != NULL,
+	CAPTURE(out, hc_report_text(f, wrap(&a, &s, "t.hct"), 0));
+	ok(strstr(out, "  process       pid 77 (parent 7): svc -q \"\\xff\"\n") != NULL,
 	   "text report: the command line, escaped where needed");
-	ok(strstr(out, "  trace           1.9 s, incomplete: ends inside a chunk at byte offset 4096\n") !=
+	ok(strstr(out, "  trace         1.9 s, incomplete: ends inside a chunk at byte offset 4096\n") !=
 	   NULL, "text report: incomplete, with the offset");
-	ok(strstr(out, "  allocations     1000 (9.0 MiB), frees 988\n") != NULL,
-	   "text report: allocations with MiB");
-	ok(strstr(out, "  peak live       5.0 MiB\n") && strstr(out, "  unfreed at end  3.0 MiB in 12 blocks\n"),
+	ok(strstr(out, "  allocations   1000 (9.0 MiB), frees 988, temporary 0 (freed within 16 us)\n") !=
+	   NULL, "text report: allocations with MiB");
+	ok(strstr(out, "  heap          peak 5.0 MiB; unfreed at end 3.0 MiB in 12 blocks\n"),
 	   "text report: peak and unfreed");
 	free(out);
 	hc_summary_release(&s);
@@ -219,7 +252,7 @@ static void test_json_report(void)
 	hc_summary_init(&s);
 	r.status = HC_READ_COMPLETE;
 	hc_summary_finish(&s, &r);
-	CAPTURE(out, hc_report_json(f, &s, "e.hct"));
+	CAPTURE(out, hc_report_json(f, wrap(&a, &s, "e.hct")));
 	ok(strstr(out, "\"pid\": null,\n") && strstr(out, "\"exe\": null,\n") &&
 	   strstr(out, "\"cmdline\": [],\n") && strstr(out, "\"end_reason\": null,\n") &&
 	   strstr(out, "\"duration_s\": 0.000000000,\n") && strstr(out, "\"notes\": [],\n"),

@@ -1,0 +1,102 @@
+/* Reading and analysing one trace for the reports and the gate
+ * (analysis.h). The symbolizer is fed from the model's second pass, so the
+ * trace is read three times in all, never held in memory.
+ */
+#include "analysis.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "heapcreep/trace.h"
+#include "heapcreep/units.h"
+
+static void feed_symbols(void *ctx, const struct hc_rec *rec)
+{
+	struct hc_analysis *a = ctx;
+	if (!a->sym)
+		return;
+	if (rec->type == HC_REC_MODULES)
+		hc_symbols_add_modules(a->sym, rec);
+	else if (rec->type == HC_REC_SYMBOLS)
+		hc_symbols_add_stored(a->sym, rec);
+}
+
+int hc_analysis_open(struct hc_analysis *a, const char *path, const struct hc_detect_opts *o)
+{
+	memset(a, 0, sizeof(*a));
+	a->path = path;
+	a->opts = *o;
+	a->sym = hc_symbols_new();
+	if (!a->sym)
+		return -ENOMEM;
+	int rc = hc_model_build(&a->model, path, feed_symbols, a);
+	if (a->model.sum.status == HC_READ_BAD_FILE || rc == -ENOMEM)
+		return rc ? rc : -EIO;
+	a->built = 1;
+	int d = hc_detect_run(&a->model, &a->opts, &a->det);
+	return d ? d : rc;
+}
+
+void hc_analysis_close(struct hc_analysis *a)
+{
+	hc_detect_release(&a->det);
+	hc_model_release(&a->model);
+	if (a->sym)
+		hc_symbols_free(a->sym);
+	memset(a, 0, sizeof(*a));
+}
+
+int hc_analysis_option(struct hc_detect_opts *o, const char *name, const char *value)
+{
+	uint64_t v;
+	if (!strcmp(name, "--budget") || !strcmp(name, "--limit")) {
+		if (!value || hc_parse_size(value, &v) || v == 0) {
+			hc_err("bad %s '%s': expected a size such as 64M", name, value ? value : "");
+			return -1;
+		}
+		*(!strcmp(name, "--budget") ? &o->budget : &o->limit) = (double)v;
+		return 2;
+	}
+	if (!strcmp(name, "--horizon")) {
+		if (!value || hc_parse_duration(value, &v) || v < 1000000000ull) {
+			hc_err("bad --horizon '%s': expected a duration such as 24h", value ? value : "");
+			return -1;
+		}
+		o->horizon_s = (double)v / 1e9;
+		return 2;
+	}
+	return 0;
+}
+
+void hc_analysis_frames(struct hc_analysis *a, const struct hc_node *n, size_t max,
+			void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx)
+{
+	const struct hc_site *site = &a->model.sites[n->site];
+	/* A node over several stacks shares only its own depth of frames. */
+	uint32_t nf = n->nsites > 1 && n->depth < site->nframes ? n->depth : site->nframes;
+	size_t lines = 0;
+	for (uint32_t i = 0; i < nf && lines < max; i++) {
+		struct hc_sym_frame sf[HC_SYM_MAX_FRAMES];
+		struct hc_sym_where where = {0};
+		int k = a->sym ? hc_symbols_resolve(a->sym, site->frames[i], sf, HC_SYM_MAX_FRAMES,
+						    &where)
+			       : 0;
+		struct hc_frame_out out = {.address = site->frames[i],
+					   .module = where.module,
+					   .offset = where.offset};
+		if (k <= 0) {
+			fn(ctx, &out);
+			lines++;
+			continue;
+		}
+		for (int j = 0; j < k && lines < max; j++, lines++) {
+			out.function = sf[j].function;
+			out.file = sf[j].file;
+			out.line = sf[j].line;
+			out.inlined = j + 1 < k;
+			fn(ctx, &out);
+		}
+	}
+}

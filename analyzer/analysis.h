@@ -1,0 +1,49 @@
+/* One analysed trace, as every report format and the gate see it: the model
+ * (model.c), the detection results (detect.c) and a symbolizer over the
+ * trace's modules and stored symbols (symbols.c). Also the command-line
+ * options the analysing commands share (--budget, --horizon, --limit).
+ */
+#ifndef HC_ANALYSIS_H
+#define HC_ANALYSIS_H
+
+#include "detect.h"
+#include "model.h"
+#include "symbols.h"
+
+struct hc_analysis {
+	const char *path;
+	struct hc_model model;
+	struct hc_detect det;
+	struct hc_detect_opts opts;
+	struct hc_symbols *sym;
+	int built;            /* the model could be built: figures mean something */
+};
+
+/* Reads and analyses path. Returns 0 when the trace could be analysed
+ * (complete or truncated: see a->model.sum), -errno otherwise; the
+ * summary's message says why. */
+int hc_analysis_open(struct hc_analysis *a, const char *path, const struct hc_detect_opts *o);
+void hc_analysis_close(struct hc_analysis *a);
+
+/* Takes one of the shared options: returns 2 when name takes the value
+ * (consumed both), 0 when name is not one of them, -1 after an error line
+ * for a bad value. */
+int hc_analysis_option(struct hc_detect_opts *o, const char *name, const char *value);
+#define HC_ANALYSIS_USAGE "[--budget BYTES] [--horizon DURATION] [--limit BYTES]"
+
+/* Frames of a node for display, innermost first, inlined frames expanded:
+ * calls fn for each, with the address it came from. Frames of the shim are
+ * already gone. Stops after max lines. */
+struct hc_frame_out {
+	uint64_t address;
+	const char *function; /* NULL: unknown */
+	const char *file;
+	unsigned line;
+	const char *module;
+	uint64_t offset;
+	int inlined;          /* 1: inlined into the next frame */
+};
+void hc_analysis_frames(struct hc_analysis *a, const struct hc_node *n, size_t max,
+			void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx);
+
+#endif

@@ -1,0 +1,68 @@
+/* Human-readable numbers (format.h). Binary units, one decimal below 100,
+ * none above: "4.0 MiB", "812 KiB", "1.5 h". */
+#include "format.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+char *hc_fmt_bytes(char *buf, size_t cap, double bytes)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = fabs(bytes);
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	const char *sign = bytes < 0 ? "-" : "";
+	if (u == 0)
+		snprintf(buf, cap, "%s%.0f B", sign, v);
+	else
+		snprintf(buf, cap, v < 100 ? "%s%.1f %s" : "%s%.0f %s", sign, v, unit[u]);
+	return buf;
+}
+
+char *hc_fmt_rate(char *buf, size_t cap, double bps)
+{
+	hc_fmt_bytes(buf, cap > 2 ? cap - 2 : cap, bps);
+	size_t n = strlen(buf);
+	if (n + 3 <= cap)
+		memcpy(buf + n, "/s", 3);
+	return buf;
+}
+
+char *hc_fmt_duration(char *buf, size_t cap, double s)
+{
+	if (!isfinite(s))
+		snprintf(buf, cap, "never");
+	else if (s < 120)
+		snprintf(buf, cap, "%.1f s", s);
+	else if (s < 7200)
+		snprintf(buf, cap, "%.1f min", s / 60);
+	else if (s < 172800)
+		snprintf(buf, cap, "%.1f h", s / 3600);
+	else
+		snprintf(buf, cap, "%.1f d", s / 86400);
+	return buf;
+}
+
+char *hc_fmt_sparkline(char *buf, size_t cap, const double *v, size_t n)
+{
+	static const char *const bars[8] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+	double max = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] > max)
+			max = v[i];
+	size_t k = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && k + 4 < cap; i++) {
+		int level = max > 0 ? (int)floor(v[i] / max * 7.999) : 0;
+		if (level < 0)
+			level = 0;
+		memcpy(buf + k, bars[level], 3);
+		k += 3;
+		buf[k] = '\0';
+	}
+	return buf;
+}

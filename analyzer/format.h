@@ -1,0 +1,14 @@
+/* Numbers for people: sizes in B/KiB/MiB/GiB, rates, durations in s/min/h,
+ * and sparklines. Each writes into the caller's buffer and returns it. */
+#ifndef HC_FORMAT_H
+#define HC_FORMAT_H
+
+#include <stddef.h>
+
+char *hc_fmt_bytes(char *buf, size_t cap, double bytes);
+char *hc_fmt_rate(char *buf, size_t cap, double bytes_per_s);
+char *hc_fmt_duration(char *buf, size_t cap, double seconds);
+/* n values as block characters ▁..█ (UTF-8), scaled from 0 to the maximum. */
+char *hc_fmt_sparkline(char *buf, size_t cap, const double *v, size_t n);
+
+#endif

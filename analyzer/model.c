@@ -1,0 +1,760 @@
+/* Builds the analysis model from a trace in three streaming passes (model.h).
+ * Memory: the snapshot list, per-site lifetimes and per-node window series
+ * (bounded by HC_TRACK_MAX_SITES × HC_NODE_DEPTH × HC_MAX_WINDOWS), and the
+ * promoted blocks live at a time; nothing grows with the number of records.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "reader.h"
+
+/* --- small growable arrays and maps --------------------------------------- */
+
+static int grow(void **p, size_t *cap, size_t elem, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 64;
+	while (n < need)
+		n *= 2;
+	void *q = realloc(*p, n * elem);
+	if (!q)
+		return -ENOMEM;
+	memset((char *)q + *cap * elem, 0, (n - *cap) * elem);
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+static uint64_t mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ull;
+	return k ^ (k >> 33);
+}
+
+/* Promoted blocks live during pass 3, by block id. */
+struct block {
+	uint64_t id; /* 0: empty */
+	uint32_t site;
+	uint16_t cohort;
+	uint8_t aged;
+	double size;
+};
+
+struct block_map {
+	struct block *slots;
+	size_t cap, len;
+};
+
+static struct block *bm_find(struct block_map *m, uint64_t id)
+{
+	if (!m->len)
+		return NULL;
+	for (size_t i = mix(id) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		if (m->slots[i].id == id)
+			return &m->slots[i];
+		if (!m->slots[i].id)
+			return NULL;
+	}
+}
+
+static int bm_put(struct block_map *m, const struct block *b)
+{
+	if ((m->len + 1) * 2 > m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 1024;
+		struct block *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->slots[i].id)
+				continue;
+			size_t j = mix(m->slots[i].id) & (ncap - 1);
+			while (n[j].id)
+				j = (j + 1) & (ncap - 1);
+			n[j] = m->slots[i];
+		}
+		free(m->slots);
+		m->slots = n;
+		m->cap = ncap;
+	}
+	size_t j = mix(b->id) & (m->cap - 1);
+	while (m->slots[j].id)
+		j = (j + 1) & (m->cap - 1);
+	m->slots[j] = *b;
+	m->len++;
+	return 0;
+}
+
+static void bm_del(struct block_map *m, struct block *b)
+{
+	size_t mask = m->cap - 1, i = (size_t)(b - m->slots);
+	m->slots[i].id = 0;
+	m->len--;
+	for (size_t j = (i + 1) & mask; m->slots[j].id; j = (j + 1) & mask) {
+		size_t k = mix(m->slots[j].id) & mask;
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		m->slots[i] = m->slots[j];
+		m->slots[j].id = 0;
+		i = j;
+	}
+}
+
+/* Blocks waiting to become "aged": a min-heap on the time they do. */
+struct aging {
+	double t;
+	uint64_t id;
+};
+
+struct aging_heap {
+	struct aging *v;
+	size_t len, cap;
+};
+
+static int heap_push(struct aging_heap *h, double t, uint64_t id)
+{
+	if (grow((void **)&h->v, &h->cap, sizeof(*h->v), h->len + 1))
+		return -ENOMEM;
+	size_t i = h->len++;
+	while (i && h->v[(i - 1) / 2].t > t) {
+		h->v[i] = h->v[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h->v[i] = (struct aging){t, id};
+	return 0;
+}
+
+static struct aging heap_pop(struct aging_heap *h)
+{
+	struct aging top = h->v[0], last = h->v[--h->len];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= h->len)
+			break;
+		if (c + 1 < h->len && h->v[c + 1].t < h->v[c].t)
+			c++;
+		if (h->v[c].t >= last.t)
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	if (h->len)
+		h->v[i] = last;
+	return top;
+}
+
+/* --- reading --------------------------------------------------------------- */
+
+typedef int (*record_fn)(struct hc_model *m, const struct hc_rec *rec, void *ctx);
+
+/* One pass over the trace; stops early when fn returns 1. */
+static int each_record(struct hc_model *m, record_fn fn, void *ctx)
+{
+	struct hc_reader r;
+	int rc = hc_reader_open(&r, m->path);
+	if (rc)
+		return rc;
+	struct hc_rec rec;
+	while ((rc = hc_reader_next(&r, &rec)) == 1) {
+		int stop = fn(m, &rec, ctx);
+		if (stop < 0) {
+			hc_reader_fail_record(&r, &rec, "malformed record");
+			rc = stop;
+			break;
+		}
+		if (stop)
+			break;
+	}
+	hc_reader_close(&r);
+	return rc < 0 && rc != -ENODATA && rc != -EBADMSG ? rc : 0;
+}
+
+static double weigh(const struct hc_model *m, double size)
+{
+	if (m->sample_bytes <= 0)
+		return size;
+	double z = size > 0 ? size : 1;
+	return z / -expm1(-z / m->sample_bytes);
+}
+
+/* --- pass 1: the run's shape and its end ---------------------------------- */
+
+static int pass1(struct hc_model *m, const struct hc_rec *rec, void *ctx)
+{
+	size_t *cap = ctx;
+	if (hc_summary_add(&m->sum, rec))
+		return -EBADMSG;
+	if (rec->type == HC_REC_SNAPSHOT) {
+		struct hc_snapshot_rec s;
+		if (hc_decode_snapshot(rec, &s))
+			return -EBADMSG;
+		if (grow((void **)&m->snaps, cap, sizeof(*m->snaps), m->nsnaps + 1))
+			return -ENOMEM;
+		m->snaps[m->nsnaps++] = (struct hc_snap){
+			(double)s.ts / 1e9, (double)s.rss_bytes, (double)s.heap_live_bytes,
+			s.total_allocs, s.total_frees};
+	} else if (rec->type == HC_REC_EXIT && m->exit_s < 0) {
+		struct hc_exit_rec e;
+		if (hc_decode_exit(rec, &e))
+			return -EBADMSG;
+		m->exit_s = (double)e.ts / 1e9;
+	}
+	return 0;
+}
+
+/* Teardown: programs free what they hold on the way out (Python's
+ * finalization, C++ static destructors). Judged with it, every leak looks
+ * freed. It shows as a final burst: the heap drops by half or more (and by
+ * 64 KiB at least) within the last few snapshots; the EXIT record marks it
+ * too. The analysis ends at the last snapshot before either. */
+static void find_end(struct hc_model *m)
+{
+	size_t n = m->nsnaps;
+	m->end_s = n ? m->snaps[n - 1].t : 0;
+	m->teardown = 0;
+	if (n >= 3 && m->sum.end_seen) {
+		double last = m->snaps[n - 1].heap_live;
+		double span = fmax(3 * m->interval_s, 0.05 * m->snaps[n - 1].t);
+		size_t best = n - 1;
+		for (size_t j = n - 1; j-- > 0 && m->snaps[n - 1].t - m->snaps[j].t <= span;)
+			if (m->snaps[j].heap_live > m->snaps[best].heap_live)
+				best = j;
+		double drop = m->snaps[best].heap_live - last;
+		if (best != n - 1 && drop >= 0.5 * m->snaps[best].heap_live && drop >= 65536) {
+			m->teardown = 1;
+			m->teardown_s = m->snaps[best].t;
+			m->teardown_freed = drop;
+			m->end_s = m->snaps[best].t;
+		}
+	}
+	if (m->exit_s >= 0 && m->exit_s < m->end_s) {
+		/* the last snapshot taken before exit began */
+		double end = -1;
+		for (size_t i = 0; i < n && m->snaps[i].t <= m->exit_s; i++)
+			end = m->snaps[i].t;
+		if (end >= 0)
+			m->end_s = end;
+	}
+}
+
+/* --- pass 2: sites --------------------------------------------------------- */
+
+struct pass2 {
+	double t;             /* time of the snapshot being read */
+	size_t cap;
+	uint64_t shim_lo[8], shim_hi[8];
+	int nshim;
+};
+
+static struct hc_site *site_at(struct hc_model *m, uint64_t id, size_t *cap)
+{
+	if (id > (1u << 30))
+		return NULL;
+	if (grow((void **)&m->sites, cap, sizeof(*m->sites), id + 1))
+		return NULL;
+	if (m->nsites < id + 1)
+		m->nsites = id + 1;
+	return &m->sites[id];
+}
+
+static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
+{
+	struct pass2 *p = ctx;
+	if (m->on_record)
+		m->on_record(m->on_record_ctx, rec);
+	switch (rec->type) {
+	case HC_REC_SNAPSHOT: {
+		struct hc_snapshot_rec s;
+		if (hc_decode_snapshot(rec, &s))
+			return -EBADMSG;
+		p->t = (double)s.ts / 1e9;
+		return 0;
+	}
+	case HC_REC_MODULES: {
+		struct hc_cur c;
+		uint64_t ts, count;
+		struct hc_module_rec mod;
+		if (hc_decode_modules_begin(rec, &c, &ts, &count))
+			return -EBADMSG;
+		for (uint64_t i = 0; i < count; i++) {
+			if (hc_decode_module(&c, &mod))
+				return -EBADMSG;
+			if (mod.path.len >= 16 && p->nshim < 8 &&
+			    !memcmp(mod.path.p + mod.path.len - 16, "/libheapcreep.so", 16)) {
+				p->shim_lo[p->nshim] = mod.start;
+				p->shim_hi[p->nshim++] = mod.end;
+			}
+		}
+		return 0;
+	}
+	case HC_REC_STACK: {
+		struct hc_cur c;
+		uint64_t id, n, addr = 0; /* frames are deltas from the previous */
+		if (hc_decode_stack_begin(rec, &c, &id, &n) || n > 4096)
+			return -EBADMSG;
+		struct hc_site *s = site_at(m, id, &p->cap);
+		if (!s)
+			return -ENOMEM;
+		free(s->frames);
+		s->frames = calloc(n ? n : 1, sizeof(uint64_t));
+		if (!s->frames)
+			return -ENOMEM;
+		s->nframes = 0;
+		for (uint64_t i = 0; i < n; i++) {
+			if (hc_decode_frame(&c, &addr))
+				return -EBADMSG;
+			int shim = 0;
+			for (int k = 0; k < p->nshim; k++)
+				shim |= addr >= p->shim_lo[k] && addr < p->shim_hi[k];
+			if (!shim) /* the shim's own frames (its main wrapper) */
+				s->frames[s->nframes++] = addr;
+		}
+		return 0;
+	}
+	case HC_REC_SITES: {
+		struct hc_cur c;
+		uint64_t count;
+		struct hc_site_rec e;
+		if (hc_decode_sites_begin(rec, &c, &count))
+			return -EBADMSG;
+		for (uint64_t i = 0; i < count; i++) {
+			if (hc_decode_site(&c, &e))
+				return -EBADMSG;
+			struct hc_site *s = site_at(m, e.stack, &p->cap);
+			if (!s)
+				return -ENOMEM;
+			s->live_final = (double)e.live_bytes;
+			if (p->t > m->end_s + 1e-9)
+				continue; /* teardown: not the run's behaviour */
+			s->allocs += e.allocs;
+			s->frees += e.frees;
+			s->bytes_allocated += e.bytes_allocated;
+			s->live_at_end = (double)e.live_bytes;
+			if ((double)e.live_bytes > s->peak_before_end)
+				s->peak_before_end = (double)e.live_bytes;
+			for (unsigned h = 0; h < e.nhist; h++) {
+				s->hist[e.hist[h].bucket] += e.hist[h].count;
+				m->total_freed += e.hist[h].count;
+				if (e.hist[h].bucket < 14) { /* under 16 µs */
+					s->temporary += e.hist[h].count;
+					m->temporary += e.hist[h].count;
+				}
+			}
+		}
+		return 0;
+	}
+	}
+	return 0;
+}
+
+/* Age horizon A: about twice the 99.9th percentile lifetime of the site's
+ * freed blocks (upper bound of its log2 bucket), no less than a floor that
+ * keeps A above the promotion age plus a snapshot interval, so that aged
+ * blocks are always in the trace. */
+static double horizon(const struct hc_model *m, const struct hc_site *s)
+{
+	double floor_s = fmax(5.0, 2 * m->promotion_s + m->interval_s);
+	uint64_t total = 0, acc = 0;
+	for (int b = 0; b < 64; b++)
+		total += s->hist[b];
+	if (!total)
+		return floor_s;
+	for (int b = 0; b < 64; b++) {
+		acc += s->hist[b];
+		if ((double)acc >= 0.999 * (double)total)
+			return fmax(floor_s, 2 * ldexp(1.0, b + 1) / 1e9);
+	}
+	return floor_s;
+}
+
+static int by_peak(const void *a, const void *b)
+{
+	double x = **(const double *const *)a, y = **(const double *const *)b;
+	return (x < y) - (x > y);
+}
+
+/* Chooses the sites to follow in pass 3 and builds their node chains. */
+static int build_nodes(struct hc_model *m)
+{
+	size_t ncand = 0;
+	double **cand = calloc(m->nsites ? m->nsites : 1, sizeof(*cand));
+	if (!cand)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nsites; i++) {
+		struct hc_site *s = &m->sites[i];
+		s->horizon_s = horizon(m, s);
+		if (s->peak_before_end >= HC_TRACK_MIN_BYTES)
+			cand[ncand++] = &s->peak_before_end;
+	}
+	qsort(cand, ncand, sizeof(*cand), by_peak);
+	if (ncand > HC_TRACK_MAX_SITES)
+		ncand = HC_TRACK_MAX_SITES;
+	for (size_t i = 0; i < ncand; i++)
+		((struct hc_site *)((char *)cand[i] - offsetof(struct hc_site, peak_before_end)))
+			->tracked = 1;
+	free(cand);
+
+	/* Nodes by (parent, frame): a small open-addressing index. */
+	size_t icap = 1024, ncap = 0;
+	uint32_t *index = calloc(icap, sizeof(*index));
+	if (!index)
+		return -ENOMEM;
+	m->nnodes = 1;
+	int rc = 0;
+	for (size_t i = 0; i < m->nsites && !rc; i++) {
+		struct hc_site *s = &m->sites[i];
+		if (!s->tracked)
+			continue;
+		uint32_t depth = s->nframes < HC_NODE_DEPTH ? s->nframes : HC_NODE_DEPTH;
+		if (!depth)
+			depth = 1; /* stack 0 or empty: one node for it alone */
+		s->chain = calloc(depth, sizeof(uint32_t));
+		if (!s->chain) {
+			rc = -ENOMEM;
+			break;
+		}
+		s->nchain = depth;
+		uint32_t parent = 0;
+		for (uint32_t d = 0; d < depth; d++) {
+			uint64_t frame = s->nframes ? s->frames[d] : ~(uint64_t)i;
+			if ((m->nnodes + 1) * 2 > icap) {
+				size_t ncap2 = icap * 2;
+				uint32_t *ni = calloc(ncap2, sizeof(*ni));
+				if (!ni) {
+					rc = -ENOMEM;
+					break;
+				}
+				for (size_t k = 0; k < icap; k++) {
+					if (!index[k])
+						continue;
+					struct hc_node *x = &m->nodes[index[k]];
+					size_t j = mix(x->frame ^ mix(x->parent)) & (ncap2 - 1);
+					while (ni[j])
+						j = (j + 1) & (ncap2 - 1);
+					ni[j] = index[k];
+				}
+				free(index);
+				index = ni;
+				icap = ncap2;
+			}
+			size_t j = mix(frame ^ mix(parent)) & (icap - 1);
+			while (index[j] && (m->nodes[index[j]].frame != frame ||
+					    m->nodes[index[j]].parent != parent))
+				j = (j + 1) & (icap - 1);
+			if (!index[j]) {
+				if (grow((void **)&m->nodes, &ncap, sizeof(*m->nodes), m->nnodes + 1)) {
+					rc = -ENOMEM;
+					break;
+				}
+				struct hc_node *x = &m->nodes[m->nnodes];
+				x->parent = parent;
+				x->depth = d + 1;
+				x->frame = frame;
+				x->site = (uint32_t)i;
+				index[j] = (uint32_t)m->nnodes++;
+			}
+			struct hc_node *x = &m->nodes[index[j]];
+			x->nsites++;
+			if (s->horizon_s > x->horizon_s)
+				x->horizon_s = s->horizon_s;
+			x->live_final += s->live_final;
+			x->live_end += s->live_at_end;
+			x->bytes_allocated += (double)s->bytes_allocated;
+			x->allocs += s->allocs;
+			s->chain[d] = index[j];
+			parent = index[j];
+		}
+	}
+	free(index);
+	if (rc)
+		return rc;
+	for (size_t i = 1; i < m->nnodes; i++) {
+		struct hc_node *x = &m->nodes[i];
+		double *w = calloc(5 * (m->nwin ? m->nwin : 1), sizeof(double));
+		if (!w)
+			return -ENOMEM;
+		x->live_min = w;
+		x->live_max = w + m->nwin;
+		x->aged_min = w + 2 * m->nwin;
+		x->alloc = w + 3 * m->nwin;
+		x->retained = w + 4 * m->nwin;
+	}
+	return 0;
+}
+
+/* Windows: the snapshots up to the end, cut into at most HC_MAX_WINDOWS
+ * runs of consecutive snapshots, so a 20-second run has 20 windows of one
+ * snapshot and a day-long run 120 windows of 12 minutes. */
+static void build_windows(struct hc_model *m)
+{
+	size_t ns = 0;
+	while (ns < m->nsnaps && m->snaps[ns].t <= m->end_s + 1e-9)
+		ns++;
+	m->nwin = ns < HC_MAX_WINDOWS ? ns : HC_MAX_WINDOWS;
+	for (size_t w = 0; w < m->nwin; w++) {
+		struct hc_window *x = &m->win[w];
+		x->first = w * ns / m->nwin;
+		x->last = (w + 1) * ns / m->nwin - 1;
+		x->t0 = x->first ? m->snaps[x->first - 1].t : 0;
+		x->t1 = m->snaps[x->last].t;
+		x->t = 0;
+		x->heap_min = INFINITY;
+		x->heap_max = 0;
+		x->rss_max = 0;
+		for (size_t k = x->first; k <= x->last; k++) {
+			x->t += m->snaps[k].t;
+			x->heap_min = fmin(x->heap_min, m->snaps[k].heap_live);
+			x->heap_max = fmax(x->heap_max, m->snaps[k].heap_live);
+			x->rss_max = fmax(x->rss_max, m->snaps[k].rss);
+		}
+		x->t /= (double)(x->last - x->first + 1);
+	}
+}
+
+/* --- pass 3: window series ------------------------------------------------- */
+
+struct pass3 {
+	size_t k;             /* snapshots seen */
+	size_t ns;            /* snapshots up to the end */
+	size_t w;             /* current window */
+	double t;
+	uint64_t last_block;
+	struct block_map blocks;
+	struct aging_heap aging;
+};
+
+static size_t window_of(const struct hc_model *m, double t)
+{
+	size_t lo = 0, hi = m->nwin;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m->win[mid].t1 < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->nwin ? lo : m->nwin - 1;
+}
+
+static void add_chain(struct hc_model *m, const struct hc_site *s, double dlive, double daged)
+{
+	for (uint32_t i = 0; i < s->nchain; i++) {
+		struct hc_node *x = &m->nodes[s->chain[i]];
+		x->live += dlive;
+		x->aged += daged;
+		x->dirty = 1;
+	}
+}
+
+/* The values of snapshot k are final: fold them into its window. */
+static void close_snapshot(struct hc_model *m, struct pass3 *p)
+{
+	for (size_t i = 1; i < m->nnodes; i++) {
+		struct hc_node *x = &m->nodes[i];
+		if (!x->dirty)
+			continue;
+		x->dirty = 0;
+		x->live_min[p->w] = fmin(x->live_min[p->w], x->live);
+		x->live_max[p->w] = fmax(x->live_max[p->w], x->live);
+		x->aged_min[p->w] = fmin(x->aged_min[p->w], x->aged);
+		if (x->live > x->peak)
+			x->peak = x->live;
+	}
+}
+
+static void open_window(struct hc_model *m, size_t w)
+{
+	for (size_t i = 1; i < m->nnodes; i++) {
+		struct hc_node *x = &m->nodes[i];
+		x->live_min[w] = x->live_max[w] = x->live;
+		x->aged_min[w] = x->aged;
+	}
+}
+
+static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
+{
+	struct pass3 *p = ctx;
+	switch (rec->type) {
+	case HC_REC_SNAPSHOT: {
+		struct hc_snapshot_rec s;
+		if (hc_decode_snapshot(rec, &s))
+			return -EBADMSG;
+		if (p->k > 0 && p->k <= p->ns)
+			close_snapshot(m, p);
+		if (p->k >= p->ns + 1)
+			return 1; /* past the end, and late FREE records had a snapshot's time */
+		p->t = (double)s.ts / 1e9;
+		if (p->k < p->ns) {
+			size_t w = window_of(m, p->t);
+			if (p->k == 0 || w != p->w) {
+				p->w = w;
+				open_window(m, w);
+			}
+		}
+		p->k++;
+		if (p->k > p->ns)
+			return 0;
+		/* Blocks that turn older than their site's horizon by now. */
+		while (p->aging.len && p->aging.v[0].t <= p->t) {
+			struct aging a = heap_pop(&p->aging);
+			struct block *b = bm_find(&p->blocks, a.id);
+			if (b && !b->aged) {
+				b->aged = 1;
+				add_chain(m, &m->sites[b->site], 0, b->size);
+			}
+		}
+		return 0;
+	}
+	case HC_REC_SITES: {
+		if (p->k == 0 || p->k > p->ns)
+			return 0;
+		struct hc_cur c;
+		uint64_t count;
+		struct hc_site_rec e;
+		if (hc_decode_sites_begin(rec, &c, &count))
+			return -EBADMSG;
+		for (uint64_t i = 0; i < count; i++) {
+			if (hc_decode_site(&c, &e))
+				return -EBADMSG;
+			if (e.stack >= m->nsites || !m->sites[e.stack].tracked)
+				continue;
+			struct hc_site *s = &m->sites[e.stack];
+			add_chain(m, s, (double)e.live_bytes - s->live_now, 0);
+			s->live_now = (double)e.live_bytes;
+			for (uint32_t d = 0; d < s->nchain; d++)
+				m->nodes[s->chain[d]].alloc[p->w] += (double)e.bytes_allocated;
+		}
+		return 0;
+	}
+	case HC_REC_BLOCK: {
+		struct hc_block_rec b;
+		if (hc_decode_block(rec, &b))
+			return -EBADMSG;
+		p->last_block += b.id_delta;
+		m->promoted_blocks++;
+		double ts = (double)b.ts / 1e9;
+		if (b.stack >= m->nsites || !m->sites[b.stack].tracked || ts > m->end_s || !m->nwin)
+			return 0;
+		const struct hc_site *s = &m->sites[b.stack];
+		struct block nb = {p->last_block, (uint32_t)b.stack, (uint16_t)window_of(m, ts), 0,
+				   weigh(m, (double)b.size)};
+		if (bm_put(&p->blocks, &nb) || heap_push(&p->aging, ts + s->horizon_s, nb.id))
+			return -ENOMEM;
+		for (uint32_t d = 0; d < s->nchain; d++)
+			m->nodes[s->chain[d]].retained[nb.cohort] += nb.size;
+		return 0;
+	}
+	case HC_REC_FREE: {
+		struct hc_free_rec f;
+		if (hc_decode_free(rec, &f))
+			return -EBADMSG;
+		struct block *b = bm_find(&p->blocks, f.id);
+		if (!b)
+			return 0;
+		if ((double)f.ts / 1e9 <= m->end_s) {
+			const struct hc_site *s = &m->sites[b->site];
+			if (b->aged)
+				add_chain(m, s, 0, -b->size);
+			for (uint32_t d = 0; d < s->nchain; d++)
+				m->nodes[s->chain[d]].retained[b->cohort] -= b->size;
+		}
+		bm_del(&p->blocks, b);
+		return 0;
+	}
+	}
+	return 0;
+}
+
+/* --- the whole --------------------------------------------------------------- */
+
+int hc_model_build(struct hc_model *m, const char *path,
+		   void (*on_record)(void *ctx, const struct hc_rec *rec), void *ctx)
+{
+	memset(m, 0, sizeof(*m));
+	m->path = path;
+	m->on_record = on_record;
+	m->on_record_ctx = ctx;
+	m->exit_s = -1;
+	hc_summary_init(&m->sum);
+
+	size_t cap = 0;
+	struct hc_reader r;
+	int rc = hc_reader_open(&r, path);
+	if (rc) {
+		hc_summary_finish(&m->sum, &r);
+		hc_reader_close(&r);
+		return m->err = rc;
+	}
+	struct hc_rec rec;
+	while ((rc = hc_reader_next(&r, &rec)) == 1) {
+		int e = pass1(m, &rec, &cap);
+		if (e == -EBADMSG)
+			hc_reader_fail_record(&r, &rec, "malformed record");
+		if (e < 0) {
+			rc = e;
+			break;
+		}
+	}
+	hc_summary_finish(&m->sum, &r);
+	hc_reader_close(&r);
+	if (rc == -ENOMEM || r.status == HC_READ_BAD_FILE)
+		return m->err = rc ? rc : -EIO;
+
+	const struct hc_header_rec *h = &m->sum.header;
+	m->interval_s = m->sum.have_header ? (double)h->interval_ns / 1e9 : 1;
+	m->promotion_s = m->sum.have_header ? (double)h->promotion_ns / 1e9 : 2;
+	m->sample_bytes = m->sum.have_header ? (double)h->sample_bytes : 0;
+	if (m->interval_s <= 0)
+		m->interval_s = 1;
+	find_end(m);
+	build_windows(m);
+
+	struct pass2 p2 = {0};
+	rc = each_record(m, pass2, &p2);
+	if (!rc)
+		rc = build_nodes(m);
+	if (!rc && m->nwin) {
+		struct pass3 p3 = {0};
+		p3.ns = 0;
+		while (p3.ns < m->nsnaps && m->snaps[p3.ns].t <= m->end_s + 1e-9)
+			p3.ns++;
+		rc = each_record(m, pass3, &p3);
+		if (!rc && p3.k > 0 && p3.k <= p3.ns)
+			close_snapshot(m, &p3);
+		free(p3.blocks.slots);
+		free(p3.aging.v);
+	}
+	for (size_t i = 1; i < m->nnodes; i++)
+		if (m->nodes[i].live > m->nodes[i].peak)
+			m->nodes[i].peak = m->nodes[i].live;
+	return m->err = rc;
+}
+
+void hc_model_release(struct hc_model *m)
+{
+	for (size_t i = 0; i < m->nsites; i++) {
+		free(m->sites[i].frames);
+		free(m->sites[i].chain);
+	}
+	for (size_t i = 1; i < m->nnodes; i++)
+		free(m->nodes[i].live_min);
+	free(m->sites);
+	free(m->nodes);
+	free(m->snaps);
+	hc_summary_release(&m->sum);
+	memset(m, 0, sizeof(*m));
+}
+
+const uint64_t *hc_node_frames(const struct hc_model *m, const struct hc_node *n)
+{
+	return m->sites[n->site].frames;
+}

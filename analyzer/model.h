@@ -1,0 +1,113 @@
+/* The analysis model: what the detector and the reports need, built from a
+ * trace in three streaming passes (memory bounded by sites, live promoted
+ * blocks and windows, never by the trace's length):
+ *   1. the snapshot series: when the run ends for analysis (before teardown);
+ *   2. per site: lifetimes of freed blocks (→ age horizon), totals, peaks;
+ *   3. per calling-context node: window series of live bytes, aged live
+ *      bytes (blocks older than the site's horizon), bytes allocated, and
+ *      bytes of each window's cohort still live at the end.
+ * A node is a prefix of a stack, innermost frame first: [f0], [f0 f1], ...;
+ * a site's whole stack (up to HC_NODE_DEPTH frames) is its deepest node.
+ */
+#ifndef HC_MODEL_H
+#define HC_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "summary.h"
+
+#define HC_MAX_WINDOWS 120
+#define HC_NODE_DEPTH 8
+/* Sites whose live bytes never reach this are counted in the totals but not
+ * given window series (they cannot carry a finding on their own). */
+#define HC_TRACK_MIN_BYTES 4096
+#define HC_TRACK_MAX_SITES 5000
+
+struct hc_snap {
+	double t;             /* seconds since the trace's start */
+	double rss, heap_live;
+	uint64_t allocs, frees;
+};
+
+struct hc_site {
+	uint64_t *frames;     /* innermost first */
+	uint32_t nframes;
+	int tracked;
+	double horizon_s;     /* age horizon A */
+	uint64_t hist[64];    /* lifetimes of blocks freed before the end */
+	uint64_t allocs, frees, bytes_allocated;
+	double peak_before_end, live_at_end, live_final;
+	uint32_t *chain;      /* node ids, depth 1..n */
+	uint32_t nchain;
+	double live_now;      /* pass 3: the last SITES figure */
+	uint64_t temporary;   /* freed within 16 µs */
+};
+
+struct hc_window {
+	double t0, t1, t;     /* bounds and mid time, seconds */
+	size_t first, last;   /* snapshot indices (inclusive) */
+	double heap_min, heap_max, rss_max;
+};
+
+struct hc_node {
+	uint32_t parent;      /* 0: none (depth 1) */
+	uint32_t depth;
+	uint64_t frame;       /* this node's outermost frame */
+	uint32_t site;        /* a site whose stack this node covers (display) */
+	uint32_t nsites;      /* sites under it */
+	double live, aged;    /* pass 3 running values */
+	int dirty;
+	double *live_min, *live_max, *aged_min, *alloc, *retained; /* per window */
+	double horizon_s;     /* the largest horizon among its sites */
+	double peak, live_end, live_final, bytes_allocated;
+	uint64_t allocs;
+	/* detection results (detect.c) */
+	int verdict;          /* HC_VERDICT_* */
+	int r1, r2;
+	double p, slope, slope_lo, slope_hi, since_s;
+	double r2_rate, r2_rate_lo;
+	char why[256];
+	int reported;
+};
+
+struct hc_model {
+	struct hc_summary sum;     /* header, last snapshot, completeness (pass 1) */
+	const char *path;
+	double interval_s, promotion_s, sample_bytes;
+	/* pass 1 */
+	struct hc_snap *snaps;
+	size_t nsnaps;
+	double end_s;              /* analysis end: before teardown, or the last snapshot */
+	int teardown;              /* a final burst of frees was found */
+	double teardown_s, teardown_freed;
+	double exit_s;             /* EXIT record, or -1 */
+	/* pass 2 */
+	struct hc_site *sites;     /* index: stack id */
+	size_t nsites;
+	uint64_t temporary, total_freed;
+	/* pass 3 */
+	struct hc_window win[HC_MAX_WINDOWS];
+	size_t nwin;
+	struct hc_node *nodes;     /* index 0 unused */
+	size_t nnodes;
+	uint64_t promoted_blocks;
+	/* status: 0, or -errno with sum.message saying why */
+	int err;
+	/* called for every record in pass 2 (the symbolizer takes MODULES and
+	 * SYMBOLS from there) */
+	void (*on_record)(void *ctx, const struct hc_rec *rec);
+	void *on_record_ctx;
+};
+
+/* Reads the trace (three passes). Returns 0 when it could be analysed
+ * (complete or truncated), -errno otherwise (the summary says why).
+ * on_record may be NULL. */
+int hc_model_build(struct hc_model *m, const char *path,
+		   void (*on_record)(void *ctx, const struct hc_rec *rec), void *ctx);
+void hc_model_release(struct hc_model *m);
+
+/* Frames of a node (innermost first), pointing into its display site. */
+const uint64_t *hc_node_frames(const struct hc_model *m, const struct hc_node *n);
+
+#endif

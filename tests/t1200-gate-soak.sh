@@ -1,0 +1,66 @@
+#!/bin/sh
+# gate and soak for CI: exit codes (0 pass, 1 leak or --strict
+# inconclusive, 2 bad input or usage), JUnit XML, and reports on damaged
+# traces (cut at many offsets): what was read, flagged, never a crash.
+. "$(dirname "$0")/lib.sh"
+
+# soak: a leaking and a steady workload, 14 s each, at the same time.
+"$HC" soak --duration 14s -o leaky.hct --junit leaky.xml -- "$PROG/shapes" steady 1 600 2>leaky.err &
+pid=$!
+"$HC" soak --duration 14s -o steady.hct -- "$PROG/shapes" churn 1 600 2>steady.err
+is "$?" 0 "soak on a steady workload: exit 0"
+wait $pid
+is "$?" 1 "soak on a leaking workload: exit 1"
+grep -q "^heapcreep: LEAK: .* at shape_steady_alloc " leaky.err
+ok $? "soak names the leaking site on stderr"
+is "$(python3 -c 'import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot(); print(len(r.findall(".//testcase")), len(r.findall(".//failure")))' leaky.xml)" \
+	"1 1" "soak --junit: one failing testcase"
+is "$("$HC" report -f json steady.hct | jq -r '.trace | "\(.complete) \(.duration_s >= 13)"')" "false true" \
+	"the soaked process was stopped with SIGTERM after 14 s: trace read up to there"
+
+# A trace too short to judge: inconclusive; exit 0, or 1 with --strict.
+HEAPCREEP_OUTPUT=$TMP/short.hct LD_PRELOAD="$LIB" "$PROG/execer" 1
+"$HC" gate --junit short.xml short.hct 2>short.err
+is "$?" 0 "gate on a too-short trace: exit 0"
+grep -q "^heapcreep: INCONCLUSIVE: trace too short" short.err
+ok $? "and it says why"
+"$HC" gate --strict short.hct 2>/dev/null
+is "$?" 1 "--strict: inconclusive fails the build"
+is "$(python3 -c 'import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot(); print(len(r.findall(".//testcase")), len(r.findall(".//skipped")))' short.xml)" \
+	"1 1" "JUnit: the inconclusive testcase is skipped"
+
+# Bad input and usage: 2.
+"$HC" gate 2>/dev/null
+is "$?" 2 "gate without a trace: usage, exit 2"
+"$HC" gate --budget lots leaky.hct 2>/dev/null
+is "$?" 2 "gate --budget lots: exit 2"
+"$HC" gate /nonexistent.hct 2>err
+is "$?" 2 "gate on a missing file: exit 2"
+size=$(stat -c %s leaky.hct)
+cp leaky.hct bad.hct
+printf 'X' | dd of=bad.hct bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+"$HC" gate bad.hct 2>err
+is "$?" 2 "gate on a corrupt trace: exit 2"
+grep -q "byte offset" err
+ok $? "naming the byte offset: $(head -n 1 err)"
+
+# Reports on a real leaking trace cut at 60 offsets: exit 0 (truncated) or
+# 2 (corrupt), JSON that parses, flagged incomplete; never a crash.
+bad=0
+i=1
+while [ $i -le 60 ]; do
+	head -c $((i * size / 61)) leaky.hct >cut.hct
+	"$HC" report -f json cut.hct >cut.json 2>/dev/null
+	rc=$?
+	case $rc in
+	0) jq -e '.trace.complete == false and (.verdict | type == "string")' cut.json >/dev/null || { bad=$((bad + 1)); diag "cut $i: bad JSON"; } ;;
+	2) ;;
+	*) bad=$((bad + 1)); diag "cut $i: exit $rc" ;;
+	esac
+	i=$((i + 1))
+done
+is "$bad" 0 "60 truncations of a leaking trace: reported as incomplete or refused, never a crash"
+
+done_testing
