@@ -58,6 +58,30 @@ static void put_file(FILE *f, const char *path)
 	put_text(f, cut);
 }
 
+/* Prose wrapped at 78 columns with an indent. */
+static void put_wrapped(FILE *f, const char *text, int indent)
+{
+	int col = indent;
+	fprintf(f, "%*s", indent, "");
+	for (const char *p = text; *p;) {
+		const char *sp = strchr(p, ' ');
+		size_t n = sp ? (size_t)(sp - p) : strlen(p);
+		if (col > indent && col + 1 + (int)n > 78) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			putc(' ', f);
+			col++;
+		}
+		fwrite(p, 1, n, f);
+		col += (int)n;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	putc('\n', f);
+}
+
 struct style {
 	const char *bold, *red, *yellow, *green, *dim, *off;
 };
@@ -104,7 +128,9 @@ static void site_block(FILE *f, struct hc_analysis *a, const struct hc_node *x, 
 		hc_fmt_duration(since, sizeof(since), m->end_s),
 		hc_fmt_bytes(peak, sizeof(peak), x->peak));
 	fprintf(f, "    %s\n", spark);
-	fprintf(f, "    %s%s%s\n", st->dim, x->why, st->off);
+	fputs(st->dim, f);
+	put_wrapped(f, x->why, 4);
+	fputs(st->off, f);
 	if (x->nsites > 1)
 		fprintf(f, "    %u stacks share the %u innermost frames below:\n", x->nsites, x->depth);
 	void *ctx[2] = {f, (void *)st};
@@ -139,11 +165,15 @@ static void verdict_line(FILE *f, struct hc_analysis *a, const struct style *st)
 	if (d->limit > 0) {
 		char lim[32], t[32], lo[32], hi[32];
 		hc_fmt_bytes(lim, sizeof(lim), d->limit);
-		if (d->ttl_known)
-			fprintf(f, "  limit %s reached at about %s after start (%s to %s)\n", lim,
-				hc_fmt_duration(t, sizeof(t), d->ttl_s),
-				hc_fmt_duration(lo, sizeof(lo), d->ttl_lo_s),
-				hc_fmt_duration(hi, sizeof(hi), d->ttl_hi_s));
+		if (d->ttl_known) {
+			fprintf(f, "  limit %s reached at about %s after start", lim,
+				hc_fmt_duration(t, sizeof(t), d->ttl_s));
+			hc_fmt_duration(lo, sizeof(lo), d->ttl_lo_s);
+			hc_fmt_duration(hi, sizeof(hi), d->ttl_hi_s);
+			if (strcmp(lo, hi))
+				fprintf(f, " (%s to %s)", lo, hi);
+			fprintf(f, "%s\n", d->ttl_s < a->model.end_s ? ", already passed" : "");
+		}
 		else
 			fprintf(f, "  limit %s: the heap is not growing significantly, no time to limit\n",
 				lim);
