@@ -333,8 +333,10 @@ static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 			if (!s)
 				return -ENOMEM;
 			s->live_final = (double)e.live_bytes;
+			s->blocks_final = (double)e.live_blocks;
 			if (p->t > m->end_s + 1e-9)
 				continue; /* teardown: not the run's behaviour */
+			s->blocks_at_end = (double)e.live_blocks;
 			s->allocs += e.allocs;
 			s->frees += e.frees;
 			s->bytes_allocated += e.bytes_allocated;
@@ -720,6 +722,10 @@ int hc_model_build(struct hc_model *m, const char *path,
 
 	struct pass2 p2 = {0};
 	rc = each_record(m, pass2, &p2);
+	for (size_t i = 0; i < m->nsites; i++) {
+		m->live_bytes_end += m->sites[i].live_at_end;
+		m->live_blocks_end += m->sites[i].blocks_at_end;
+	}
 	if (!rc)
 		rc = build_nodes(m);
 	if (!rc && m->nwin) {

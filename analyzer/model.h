@@ -38,6 +38,7 @@ struct hc_site {
 	uint64_t hist[64];    /* lifetimes of blocks freed before the end */
 	uint64_t allocs, frees, bytes_allocated;
 	double peak_before_end, live_at_end, live_final;
+	double blocks_at_end, blocks_final; /* live blocks then */
 	uint32_t *chain;      /* node ids, depth 1..n */
 	uint32_t nchain;
 	double live_now;      /* pass 3: the last SITES figure */
@@ -86,6 +87,7 @@ struct hc_model {
 	struct hc_site *sites;     /* index: stack id */
 	size_t nsites;
 	uint64_t temporary, total_freed;
+	double live_bytes_end, live_blocks_end; /* all sites, at end_s */
 	/* pass 3 */
 	struct hc_window win[HC_MAX_WINDOWS];
 	size_t nwin;

@@ -94,6 +94,8 @@ static void totals_object(struct hc_json *j, struct hc_analysis *a)
 	hc_json_u64(j, "peak_live_bytes", l->heap_peak_bytes);
 	hc_json_u64(j, "unfreed_at_end_bytes", l->heap_live_bytes);
 	hc_json_u64(j, "unfreed_at_end_blocks", l->heap_live_blocks);
+	hc_json_num(j, "live_bytes_end", a->model.live_bytes_end);
+	hc_json_num(j, "live_blocks_end", a->model.live_blocks_end);
 	hc_json_u64(j, "temporary_allocations", a->model.temporary);
 	hc_json_u64(j, "shim_bytes", l->shim_bytes);
 	hc_json_end(j);

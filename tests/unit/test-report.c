@@ -180,6 +180,8 @@ static const char golden_complete[] =
 	"    \"peak_live_bytes\": 5242880,\n"
 	"    \"unfreed_at_end_bytes\": 3145728,\n"
 	"    \"unfreed_at_end_blocks\": 12,\n"
+	"    \"live_bytes_end\": 0,\n"
+	"    \"live_blocks_end\": 0,\n"
 	"    \"temporary_allocations\": 0,\n"
 	"    \"shim_bytes\": 4096\n"
 	"  },\n"
