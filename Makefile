@@ -53,7 +53,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 SHARED_OBJ := $(BUILD)/obj/writer/writer.o $(BUILD)/obj/writer/mem.o
 # The unit tests also link the collector's heap model (pure bookkeeping);
 # heapcreep-cli does not need it.
-UNIT_OBJ := $(SHARED_OBJ) $(BUILD)/obj/writer/heap.o
+UNIT_OBJ := $(SHARED_OBJ) $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/unwind.o
 
 LIB := $(BUILD)/lib/libheapcreep.so
 CLI := $(BUILD)/libexec/heapcreep/heapcreep-cli
@@ -98,6 +98,7 @@ $(BUILD)/obj/writer/%.o: preload/%.c preload/writer.h preload/mem.h include/heap
 	$(Q)$(CC) $(HC_CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(BUILD)/obj/writer/heap.o: preload/heap.h
+$(BUILD)/obj/writer/unwind.o: preload/internal.h
 
 $(LIB): $(SHIM_OBJ) preload/exports.map
 	@mkdir -p $(@D)
@@ -123,7 +124,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(CLI_LIBOBJ) $(UNIT_OBJ)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(HC_CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -o $@ $< \
-		$(CLI_LIBOBJ) $(UNIT_OBJ) $(DW_LIBS) $(ZSTD_LIBS) -lm -lpthread
+		$(CLI_LIBOBJ) $(UNIT_OBJ) $(DW_LIBS) $(ZSTD_LIBS) $(UNWIND_LIBS) -lm -lpthread
 
 $(BUILD)/tests/unit/tsan-%: tests/unit/tsan-%.c tests/unit/tap.h $(TSAN_DEPS) $(wildcard preload/*.h)
 	@mkdir -p $(@D)

@@ -1,37 +1,62 @@
-/* The churn benchmark: malloc+free pairs called from DEPTH (default 15)
- * nested frames, built without frame pointers, as in a production binary.
- * usage: churn PAIRS [THREADS [DEPTH]]; prints nothing. Each thread does
- * PAIRS pairs; `make bench` times it with and without the tools. */
+/* The churn benchmark of DESIGN §7: malloc+free pairs from a 15-frame
+ * stack, in a binary without frame pointers, over a working set of live
+ * blocks (a random slot of a 4096-slot pool is freed and refilled with a
+ * block of 16..1039 bytes, which is then written), so that each
+ * pair costs what it costs in a real program, not only the allocator's
+ * fastest path.
+ * usage: churn PAIRS [THREADS [DEPTH]]: each thread does PAIRS pairs in its
+ * own pool; prints nothing. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define SLOTS 4096
+
 static long pairs;
 static int depth = 15;
-static void *volatile sink;
 
-__attribute__((noinline)) static void leaf(long n)
+struct pool {
+	void *slot[SLOTS];
+	uint64_t rng;
+};
+
+static uint64_t next(struct pool *p)
+{
+	p->rng ^= p->rng << 13;
+	p->rng ^= p->rng >> 7;
+	p->rng ^= p->rng << 17;
+	return p->rng;
+}
+
+__attribute__((noinline)) static void leaf(struct pool *p, long n)
 {
 	for (long i = 0; i < n; i++) {
-		void *p = malloc(16 + (size_t)(i & 255));
-		sink = p;
-		free(p);
+		uint64_t r = next(p);
+		size_t k = r % SLOTS;
+		free(p->slot[k]);
+		size_t size = 16 + (r >> 20) % 1024;
+		p->slot[k] = malloc(size);
+		memset(p->slot[k], (int)i, size); /* programs initialise what they get */
 	}
 }
 
-__attribute__((noinline)) static void nest(int level, long n)
+__attribute__((noinline)) static void nest(struct pool *p, int level, long n)
 {
 	if (level <= 1)
-		leaf(n);
+		leaf(p, n);
 	else
-		nest(level - 1, n);
+		nest(p, level - 1, n);
 	__asm__ volatile("" ::: "memory"); /* no tail call: keep the frame */
 }
 
 static void *run(void *arg)
 {
-	(void)arg;
-	nest(depth - 1, pairs);
+	struct pool *p = arg;
+	/* main/start_thread, run and leaf are three frames of the depth */
+	nest(p, depth - 3, pairs);
+	for (size_t k = 0; k < SLOTS; k++)
+		free(p->slot[k]);
 	return NULL;
 }
 
@@ -41,13 +66,17 @@ int main(int argc, char **argv)
 	int threads = argc > 2 ? atoi(argv[2]) : 1;
 	if (argc > 3)
 		depth = atoi(argv[3]);
+	if (threads < 1 || threads > 64)
+		threads = 1;
 	pthread_t t[64];
-	if (threads > 64)
-		threads = 64;
+	struct pool *pools = calloc((size_t)threads, sizeof(*pools));
+	for (int i = 0; i < threads; i++)
+		pools[i].rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
 	for (int i = 1; i < threads; i++)
-		pthread_create(&t[i], NULL, run, NULL);
-	run(NULL);
+		pthread_create(&t[i], NULL, run, &pools[i]);
+	run(&pools[0]);
 	for (int i = 1; i < threads; i++)
 		pthread_join(t[i], NULL);
+	free(pools);
 	return 0;
 }

@@ -332,6 +332,8 @@ static void scan_modules(void)
 			C.nmods = count < C.mods_cap ? count : C.mods_cap;
 			if (sig == C.mods_sig)
 				break;
+			if (C.mods_sig) /* code moved: threads drop their unwind rules */
+				atomic_fetch_add(&hc_code_epoch, 1);
 			C.mods_sig = sig;
 		} else {
 			hc_rec_end(&C.w);

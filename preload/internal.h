@@ -146,6 +146,16 @@ enum hc_ev_kind {
 
 enum { HC_RING_FREE, HC_RING_OWNED, HC_RING_DEAD };
 #define HC_STACK_CACHE 1024 /* per-ring known-stack hashes, direct-mapped */
+#define HC_RULE_BITS 11     /* per-ring unwind rules: 2048, direct-mapped */
+
+/* How to find the caller's frame from code at ip (unwind.c). */
+struct hc_unwind_rule {
+	uint64_t ip;      /* the return address it is for; 0: empty */
+	int32_t cfa_off;  /* CFA = RSP or RBP (kind) + cfa_off */
+	int32_t bp_off;   /* caller's RBP saved at CFA + bp_off; 0: unchanged */
+	uint8_t kind;
+	uint8_t pad[7];
+};
 
 struct hc_ring {
 	/* producer's line */
@@ -165,6 +175,9 @@ struct hc_ring {
 	size_t size;                /* data bytes, a power of two */
 	uint8_t *data;
 	uint64_t known[HC_STACK_CACHE];
+	/* producer only: */
+	uint32_t rules_epoch;
+	struct hc_unwind_rule rules[1u << HC_RULE_BITS];
 };
 
 /* Ring registry: an append-only lock-free list, rings recycled, never freed. */
@@ -185,9 +198,14 @@ size_t hc_ring_drain(struct hc_ring *r, void (*fn)(void *ctx, const uint64_t *e)
 /* --- unwind.c ------------------------------------------------------------ */
 
 #define HC_MAX_FRAMES 256
-/* Captures the caller's stack (skipping `skip` shim frames) into frames;
- * returns the count. */
-int hc_unwind(uint64_t *frames, int max, int skip) HC_HIDDEN;
+/* Captures the caller's stack (skipping `skip` shim frames) into frames,
+ * which must have room for max + skip + 1; returns the count. ring holds
+ * the thread's cached unwind rules (NULL: libunwind only). */
+int hc_unwind(struct hc_ring *ring, uint64_t *frames, int max, int skip) HC_HIDDEN;
+/* Bumped when code is mapped or unmapped: cached unwind rules are dropped. */
+extern _Atomic uint32_t hc_code_epoch HC_HIDDEN;
+/* Walks that fell back to libunwind (a frame the fast path does not know). */
+extern _Atomic uint64_t hc_unwind_fallbacks HC_HIDDEN;
 uint64_t hc_stack_hash(const uint64_t *frames, int n) HC_HIDDEN;
 
 /* --- record.c: turning calls into events (the hot path) ------------------ */

@@ -100,11 +100,11 @@ __attribute__((noinline)) void hc_record_alloc(void *p, size_t size)
 	maybe_start();
 	if (!sampled(t, size))
 		return;
-	uint64_t frames[HC_MAX_FRAMES + SKIP];
-	int n = hc_unwind(frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP);
 	struct hc_ring *r = ring_or_count();
 	if (!r)
 		return;
+	uint64_t frames[HC_MAX_FRAMES + SKIP + 1];
+	int n = hc_unwind(r, frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP);
 	uint64_t h = push_stack(r, frames, n);
 	uint64_t *e = hc_ring_reserve(r, 5);
 	if (e) {
@@ -143,11 +143,11 @@ __attribute__((noinline)) void hc_record_realloc(void *old, void *p, size_t size
 		hc_record_free(old, ts_free);
 		return;
 	}
-	uint64_t frames[HC_MAX_FRAMES + SKIP];
-	int n = hc_unwind(frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP);
 	struct hc_ring *r = ring_or_count();
 	if (!r)
 		return;
+	uint64_t frames[HC_MAX_FRAMES + SKIP + 1];
+	int n = hc_unwind(r, frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP);
 	uint64_t h = push_stack(r, frames, n);
 	uint64_t *e = hc_ring_reserve(r, 7);
 	if (e) {
