@@ -69,9 +69,10 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct tim
 	return syscall(SYS_futex, (uint32_t *)word, op, val, ts, NULL, 0);
 }
 
+/* An event stamp as ns since time zero. */
 static uint64_t rel(uint64_t ts)
 {
-	return ts > hc_t0 ? ts - hc_t0 : 0;
+	return ts > hc_t0 ? (uint64_t)((double)(ts - hc_t0) * hc_ns_per_stamp()) : 0;
 }
 
 static const char *errstr(int err)
@@ -168,14 +169,15 @@ static void write_header(void)
 	clock_gettime(CLOCK_REALTIME, &rt);
 	uint64_t real_now = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
 	uint64_t mono_now = hc_now();
+	uint64_t since_t0 = rel(hc_stamp_after());
 
 	hc_rec_begin(w, HC_REC_HEADER);
 	hc_rec_u(w, HC_TRACE_VERSION);
 	hc_rec_u(w, (uint64_t)hc_pid);
 	hc_rec_u(w, (uint64_t)getppid());
 	hc_rec_u(w, (uint64_t)C.seq);
-	hc_rec_u(w, real_now - (mono_now - hc_t0));
-	hc_rec_u(w, hc_t0);
+	hc_rec_u(w, real_now - since_t0);
+	hc_rec_u(w, mono_now - since_t0);
 	hc_rec_u(w, (uint64_t)sysconf(_SC_PAGESIZE));
 	hc_rec_u(w, hc_proc_cgroup_limit());
 	hc_rec_u(w, (hc_config.sample_bytes ? HC_HDR_SAMPLED : 0) |
@@ -200,7 +202,7 @@ static void write_header(void)
 static void note(int level, const char *msg)
 {
 	hc_rec_begin(&C.w, HC_REC_NOTE);
-	hc_rec_u(&C.w, rel(hc_now()));
+	hc_rec_u(&C.w, rel(hc_stamp_after()));
 	hc_rec_u(&C.w, (uint64_t)level);
 	hc_rec_str(&C.w, msg, strlen(msg));
 	hc_rec_end(&C.w);
@@ -274,7 +276,7 @@ static void scan_modules(void)
 		size_t bid_len = 0;
 		if (pass == 1) {
 			hc_rec_begin(&C.w, HC_REC_MODULES);
-			hc_rec_u(&C.w, rel(hc_now()));
+			hc_rec_u(&C.w, rel(hc_stamp_after()));
 			hc_rec_u(&C.w, count);
 		}
 		count = 0;
@@ -522,19 +524,22 @@ static void write_threads(void)
 										 : sizeof(r->seen_name));
 		r->seen_name[sizeof(r->seen_name) - 1] = '\0';
 		hc_rec_begin(&C.w, HC_REC_THREAD);
-		hc_rec_u(&C.w, rel(hc_now()));
+		hc_rec_u(&C.w, rel(hc_stamp_after()));
 		hc_rec_u(&C.w, (uint64_t)tid);
 		hc_rec_str(&C.w, name, (size_t)n);
 		hc_rec_end(&C.w);
 	}
 }
 
-static void snapshot(uint64_t now)
+static void snapshot(void)
 {
 	struct hc_heap *h = &C.heap;
 	struct hc_writer *w = &C.w;
-	hc_heap_promote(h, now > hc_config.promotion_ns ? now - hc_config.promotion_ns : 0,
-			emit_block, NULL);
+	hc_clock_calibrate();
+	h->ns_per_stamp = hc_ns_per_stamp();
+	uint64_t now = hc_stamp_after();
+	uint64_t age = (uint64_t)((double)hc_config.promotion_ns / hc_ns_per_stamp());
+	hc_heap_promote(h, now > age ? now - age : 0, emit_block, NULL);
 	uint64_t waits, lost = lost_events(&waits);
 	hc_rec_begin(w, HC_REC_SNAPSHOT);
 	hc_rec_u(w, rel(now));
@@ -569,7 +574,7 @@ static void stop_tracing(const char *why, int err)
 	hc_writer_recover(&C.w);
 	note(HC_NOTE_ERROR, msg);
 	hc_rec_begin(&C.w, HC_REC_END);
-	hc_rec_u(&C.w, rel(hc_now()));
+	hc_rec_u(&C.w, rel(hc_stamp_after()));
 	hc_rec_u(&C.w, HC_END_STOPPED);
 	hc_rec_end(&C.w);
 	hc_writer_flush(&C.w);
@@ -593,7 +598,7 @@ static int serve_flush(void)
 	if (C.rescan)
 		scan_modules(); /* before the trace ends: frames must map to modules */
 	uint64_t now = hc_now();
-	snapshot(now);
+	snapshot();
 	if (C.exec_pending) {
 		hc_rec_begin(&C.w, HC_REC_EXEC);
 		hc_rec_u(&C.w, rel(C.exec_ts));
@@ -602,7 +607,7 @@ static int serve_flush(void)
 	}
 	if (final || C.exec_pending) {
 		hc_rec_begin(&C.w, HC_REC_END);
-		hc_rec_u(&C.w, rel(now));
+		hc_rec_u(&C.w, rel(hc_stamp_after()));
 		hc_rec_u(&C.w, final ? HC_END_EXIT : HC_END_EXEC);
 		hc_rec_end(&C.w);
 	}
@@ -659,7 +664,7 @@ static void *collector_main(void *arg)
 			done = serve_flush();
 			finish_request();
 		} else if (now >= C.next_snapshot) {
-			snapshot(now);
+			snapshot();
 			C.next_snapshot = now + hc_config.interval_ns;
 			if (C.snapshots % 30 == 0)
 				C.rescan = 1; /* catch dlclose + reload at the same place */
@@ -720,6 +725,8 @@ void hc_collector_start(void)
 		goto out;
 	}
 	C.heap.on_free = emit_free;
+	hc_clock_calibrate();
+	C.heap.ns_per_stamp = hc_ns_per_stamp();
 	write_header();
 	scan_modules();
 	rc = hc_writer_flush(&C.w);
@@ -829,7 +836,8 @@ void hc_collector_postfork_child(void)
 			atomic_store(&r->state, HC_RING_FREE); /* its thread is gone */
 	}
 	hc_pid = getpid();
-	hc_t0 = hc_now();
+	hc_clock_reset();
+	hc_t0 = hc_stamp_after();
 	C.fork_child = 1;
 	atomic_store(&hc_tracing,
 		     was_off || hc_config.fork_mode == HC_FORK_OFF ? HC_OFF : HC_PENDING);

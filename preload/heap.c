@@ -343,7 +343,7 @@ static void account_free(struct hc_heap *h, uint32_t site, uint64_t size)
 
 static void record_lifetime(struct hc_heap *h, const struct hc_block *b, uint64_t ts_free)
 {
-	uint64_t life = ts_free > b->ts ? ts_free - b->ts : 0;
+	uint64_t life = ts_free > b->ts ? (uint64_t)((double)(ts_free - b->ts) * h->ns_per_stamp) : 0;
 	unsigned bucket = life ? 63u - (unsigned)__builtin_clzll(life) : 0u;
 	struct hc_site *s = &h->sites[b->site];
 	if (!s->hist) {
@@ -490,6 +490,7 @@ int hc_heap_init(struct hc_heap *h, uint64_t sample_bytes)
 {
 	memset(h, 0, sizeof(*h));
 	h->sample_bytes = sample_bytes;
+	h->ns_per_stamp = 1.0;
 	h->live.esize = sizeof(struct hc_block);
 	h->retired.esize = sizeof(struct hc_rlist);
 	if (table_grow(&h->live) || table_grow(&h->retired) || stacks_grow(h))

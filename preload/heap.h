@@ -69,6 +69,7 @@ struct hc_heap {
 	size_t frees_len[2], frees_cap[2];
 	int cur;
 	uint64_t sample_bytes;   /* 0: exact; else sampled blocks are weighted */
+	double ns_per_stamp;     /* event stamps to ns, for lifetimes */
 	/* totals */
 	int64_t live_bytes, live_blocks;
 	uint64_t peak_bytes, total_allocs, total_frees, total_bytes;

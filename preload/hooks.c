@@ -33,7 +33,8 @@ void hc_resolve(void)
 		/* dlsym may call calloc: with the guard held and hc_real still
 		 * empty, that call is served by the bootstrap arena. */
 		hc_tls.guard++;
-		hc_t0 = hc_now();
+		hc_clock_init();
+		hc_t0 = hc_stamp_after();
 		hc_pid = getpid();
 		hc_real.malloc = dlsym(RTLD_NEXT, "malloc");
 		hc_real.free = dlsym(RTLD_NEXT, "free");
@@ -106,7 +107,7 @@ EXPORT void free(void *p)
 	}
 	t->guard++;
 	int e = errno;
-	hc_record_free(p, hc_now()); /* before the address can be reused */
+	hc_record_free(p, hc_stamp_before()); /* before the address can be reused */
 	hc_real.free(p);
 	errno = e;
 	t->guard--;
@@ -158,7 +159,7 @@ static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t 
 	if (!traced(t))
 		return hc_real.realloc(old, size);
 	t->guard++;
-	uint64_t ts_free = old ? hc_now() : 0; /* before old can be reused */
+	uint64_t ts_free = old ? hc_stamp_before() : 0; /* before old can be reused */
 	void *p = hc_real.realloc(old, size);
 	int e = errno;
 	if (p) {

@@ -107,7 +107,7 @@ EXPORT void *rallocx(void *old, size_t size, int flags)
 	if (!traced())
 		return raw_rallocx(old, size, flags);
 	hc_tls.guard++;
-	uint64_t ts_free = hc_now();
+	uint64_t ts_free = hc_stamp_before();
 	void *p = raw_rallocx(old, size, flags);
 	if (p) {
 		int e = errno;
@@ -127,7 +127,7 @@ EXPORT size_t xallocx(void *p, size_t size, size_t extra, int flags)
 	int t = traced();
 	if (t)
 		hc_tls.guard++;
-	uint64_t ts_free = hc_now();
+	uint64_t ts_free = hc_stamp_before();
 	size_t r = hc_real.xallocx ? hc_real.xallocx(p, size, extra, flags) : usable(p);
 	if (t) {
 		if (r >= size) {
@@ -166,7 +166,7 @@ static inline __attribute__((always_inline)) void do_free(void *p, size_t size, 
 	if (t) {
 		hc_tls.guard++;
 		int e = errno;
-		hc_record_free(p, hc_now());
+		hc_record_free(p, hc_stamp_before());
 		errno = e;
 	}
 	if (sized && hc_real.sdallocx)

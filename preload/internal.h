@@ -52,15 +52,48 @@ size_t hc_fmt(char *buf, size_t cap, const char *fmt, ...) HC_HIDDEN
 /* --- time --------------------------------------------------------------- */
 
 #include <time.h>
-/* CLOCK_MONOTONIC in ns: a vDSO call, no syscall. Free events take it before
- * the real free and alloc events after the real malloc returns, so that for
- * one address the timestamps of its blocks' lives never overlap. */
+/* CLOCK_MONOTONIC in ns: a vDSO call, no syscall. The collector's clock. */
 static inline uint64_t hc_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+/* Event stamps: the TSC when the kernel itself keeps time with it (so it is
+ * synchronised across CPUs), else CLOCK_MONOTONIC in ns; the collector
+ * converts (clock.c). Free events stamp before the real free, alloc events
+ * after the real allocator returned, so that for one address the stamps of
+ * its blocks' lives never overlap; the fences keep the processor from
+ * moving the read across the allocator's own loads and stores. */
+extern int hc_use_tsc HC_HIDDEN;
+
+static inline uint64_t hc_stamp_before(void)
+{
+	if (likely(hc_use_tsc)) {
+		uint32_t lo, hi;
+		__asm__ volatile("rdtsc\n\tlfence" : "=a"(lo), "=d"(hi)::"memory");
+		return (uint64_t)hi << 32 | lo;
+	}
+	return hc_now();
+}
+
+static inline uint64_t hc_stamp_after(void)
+{
+	if (likely(hc_use_tsc)) {
+		uint32_t lo, hi, aux;
+		__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux)::"memory");
+		return (uint64_t)hi << 32 | lo;
+	}
+	return hc_now();
+}
+
+/* clock.c: decides the event clock (once, before any event) and converts
+ * stamps to ns; the collector keeps the conversion calibrated. */
+void hc_clock_init(void) HC_HIDDEN;
+void hc_clock_calibrate(void) HC_HIDDEN;
+double hc_ns_per_stamp(void) HC_HIDDEN;
+void hc_clock_reset(void) HC_HIDDEN;
 
 /* --- bootstrap.c --------------------------------------------------------- */
 
@@ -147,6 +180,8 @@ enum hc_ev_kind {
 enum { HC_RING_FREE, HC_RING_OWNED, HC_RING_DEAD };
 #define HC_STACK_CACHE 1024 /* per-ring known-stack hashes, direct-mapped */
 #define HC_RULE_BITS 11     /* per-ring unwind rules: 2048, direct-mapped */
+#define HC_MEMO_BITS 6      /* per-ring remembered stacks: 64, direct-mapped */
+#define HC_MEMO_FRAMES 64
 
 /* How to find the caller's frame from code at ip (unwind.c). */
 struct hc_unwind_rule {
@@ -155,6 +190,18 @@ struct hc_unwind_rule {
 	int32_t bp_off;   /* caller's RBP saved at CFA + bp_off; 0: unchanged */
 	uint8_t kind;
 	uint8_t pad[7];
+};
+
+/* A stack met before (unwind.c): the loads its walk made, to check it. */
+struct hc_stack_memo {
+	uint64_t k3, k4;  /* the hook's return address, the program's first */
+	uint64_t hash;
+	int n;            /* frames the walk returned */
+	int nload;        /* loads to compare (val), then one that was < 4096 */
+	int low_end;
+	uint32_t max_off;
+	uint32_t off[HC_MEMO_FRAMES + 1];
+	uint64_t val[HC_MEMO_FRAMES];
 };
 
 struct hc_ring {
@@ -176,8 +223,10 @@ struct hc_ring {
 	uint8_t *data;
 	uint64_t known[HC_STACK_CACHE];
 	/* producer only: */
+	uint64_t walks, memo_hits; /* stacks walked, and found in a memo */
 	uint32_t rules_epoch;
 	struct hc_unwind_rule rules[1u << HC_RULE_BITS];
+	struct hc_stack_memo memos[1u << HC_MEMO_BITS];
 };
 
 /* Ring registry: an append-only lock-free list, rings recycled, never freed. */
@@ -198,10 +247,13 @@ size_t hc_ring_drain(struct hc_ring *r, void (*fn)(void *ctx, const uint64_t *e)
 /* --- unwind.c ------------------------------------------------------------ */
 
 #define HC_MAX_FRAMES 256
-/* Captures the caller's stack (skipping `skip` shim frames) into frames,
- * which must have room for max + skip + 1; returns the count. ring holds
- * the thread's cached unwind rules (NULL: libunwind only). */
-int hc_unwind(struct hc_ring *ring, uint64_t *frames, int max, int skip) HC_HIDDEN;
+/* Captures the caller's stack (skipping `skip` shim frames), using frames
+ * (room for max + skip + 1) as scratch; returns the count, the frames'
+ * hc_stack_hash in *hash and where they are in *found (inside frames, or
+ * a remembered copy valid until the thread's next call). ring holds the
+ * thread's cached unwind rules and stacks (NULL: libunwind only). */
+int hc_unwind(struct hc_ring *ring, uint64_t *frames, int max, int skip, uint64_t *hash,
+	      const uint64_t **found) HC_HIDDEN;
 /* Bumped when code is mapped or unmapped: cached unwind rules are dropped. */
 extern _Atomic uint32_t hc_code_epoch HC_HIDDEN;
 /* Walks that fell back to libunwind (a frame the fast path does not know). */
@@ -230,7 +282,7 @@ extern _Atomic int hc_tracing HC_HIDDEN;
 /* Whether the collector thread runs; it starts lazily after a fork. */
 extern _Atomic int hc_collector_running HC_HIDDEN;
 extern pid_t hc_pid HC_HIDDEN;
-/* Time zero of the trace (first hook call, or the fork): ns, monotonic. */
+/* Time zero of the trace (first hook call, or the fork), as an event stamp. */
 extern uint64_t hc_t0 HC_HIDDEN;
 /* Set once the constructor has read the configuration. */
 extern int hc_config_loaded HC_HIDDEN;

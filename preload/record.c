@@ -66,10 +66,9 @@ static inline int sampled(struct hc_tls *t, size_t size)
 	return 1;
 }
 
-/* Sends the stack if this ring has not sent it before; returns its hash. */
-static uint64_t push_stack(struct hc_ring *r, const uint64_t *frames, int n)
+/* Sends the stack if this ring has not sent it before. */
+static uint64_t push_stack(struct hc_ring *r, const uint64_t *frames, int n, uint64_t h)
 {
-	uint64_t h = hc_stack_hash(frames, n);
 	uint64_t *slot = &r->known[h & (HC_STACK_CACHE - 1)];
 	if (likely(*slot == h))
 		return h;
@@ -95,7 +94,7 @@ static inline struct hc_ring *ring_or_count(void)
 
 __attribute__((noinline)) void hc_record_alloc(void *p, size_t size)
 {
-	uint64_t ts = hc_now(); /* after the real allocator returned p */
+	uint64_t ts = hc_stamp_after(); /* after the real allocator returned p */
 	struct hc_tls *t = &hc_tls;
 	maybe_start();
 	if (!sampled(t, size))
@@ -104,8 +103,11 @@ __attribute__((noinline)) void hc_record_alloc(void *p, size_t size)
 	if (!r)
 		return;
 	uint64_t frames[HC_MAX_FRAMES + SKIP + 1];
-	int n = hc_unwind(r, frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP);
-	uint64_t h = push_stack(r, frames, n);
+	uint64_t h;
+	const uint64_t *stack;
+	int n = hc_unwind(r, frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP, &h,
+			  &stack);
+	push_stack(r, stack, n, h);
 	uint64_t *e = hc_ring_reserve(r, 5);
 	if (e) {
 		e[0] = HC_EV_HDR(HC_EV_ALLOC, 5, 0);
@@ -136,7 +138,7 @@ __attribute__((noinline)) void hc_record_free(void *p, uint64_t ts)
 
 __attribute__((noinline)) void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free)
 {
-	uint64_t ts = hc_now();
+	uint64_t ts = hc_stamp_after();
 	struct hc_tls *t = &hc_tls;
 	maybe_start();
 	if (!sampled(t, size)) {
@@ -147,8 +149,11 @@ __attribute__((noinline)) void hc_record_realloc(void *old, void *p, size_t size
 	if (!r)
 		return;
 	uint64_t frames[HC_MAX_FRAMES + SKIP + 1];
-	int n = hc_unwind(r, frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP);
-	uint64_t h = push_stack(r, frames, n);
+	uint64_t h;
+	const uint64_t *stack;
+	int n = hc_unwind(r, frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP, &h,
+			  &stack);
+	push_stack(r, stack, n, h);
 	uint64_t *e = hc_ring_reserve(r, 7);
 	if (e) {
 		e[0] = HC_EV_HDR(HC_EV_REALLOC, 7, 0);
@@ -172,7 +177,7 @@ void hc_record_exit(int how)
 	if (e) {
 		e[0] = HC_EV_HDR(HC_EV_EXIT, 3, 0);
 		e[1] = (uint64_t)how;
-		e[2] = hc_now();
+		e[2] = hc_stamp_before();
 		hc_ring_commit(r, 3);
 	}
 	hc_thread_return_borrowed(r);
@@ -188,7 +193,7 @@ void hc_record_exec(const char *path)
 	uint64_t *e = hc_ring_reserve(r, words);
 	if (e) {
 		e[0] = HC_EV_HDR(HC_EV_EXEC, words, len);
-		e[1] = hc_now();
+		e[1] = hc_stamp_before();
 		memset(e + 2, 0, (size_t)(words - 2) * 8);
 		if (len)
 			memcpy(e + 2, path, len);

@@ -402,17 +402,62 @@ static struct hc_unwind_rule *rule_for(struct hc_ring *r, uint64_t ip)
 	return e;
 }
 
-/* Returns the number of frames, or -1 to fall back to libunwind. */
-__attribute__((noinline)) static int walk(struct hc_ring *ring, uint64_t *frames, int max)
+/* Stacks met before, checked instead of walked. Once the walk has gone
+ * through the shim's own frames and read the program's first return
+ * address, a memo for that (hook, call site) lists every later load the
+ * walk made: where (offset from the starting stack pointer) and what it
+ * found. If every slot still holds the same return address, the stack is
+ * the same one, exactly: with rules computed from RSP only, each frame's
+ * position follows from the return addresses before it. A walk that used
+ * RBP is never memoised. */
+#define MEMO_KEY_AT 5 /* frames: walk, hc_unwind, hc_record_*, hook, program */
+
+static struct hc_stack_memo *memo_slot(struct hc_ring *ring, uint64_t k3, uint64_t k4)
+{
+	uint64_t h = ((k3 ^ (k4 * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> (64 - HC_MEMO_BITS);
+	return &ring->memos[h];
+}
+
+/* Walks from the caller; n frames into frames (max at most), their hash
+ * (of the frames from `from` on) into *hash, and where those frames are
+ * into *found: frames + from, or a memo's copy. Returns -1 to fall back. */
+__attribute__((noinline)) static int walk(struct hc_ring *ring, uint64_t *frames, int max, int from,
+					  uint64_t *hash, const uint64_t **found)
 {
 	uint64_t ip, sp, bp;
 	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
 			 : "=r"(ip), "=r"(sp), "=r"(bp));
 	if (unlikely(stack_hi <= 1) || sp < stack_lo || sp >= stack_hi)
 		return -1;
+	const uint64_t sp0 = sp;
+	uint32_t off[HC_MEMO_FRAMES + 1];
+	int nload = 0, used_bp = 0, low_end = 0;
 	int n = 0;
-	while (n < max) {
+	for (;;) {
 		frames[n++] = ip;
+		if (n == MEMO_KEY_AT) {
+			struct hc_stack_memo *m = memo_slot(ring, frames[3], frames[4]);
+			if (m->k3 == frames[3] && m->k4 == frames[4] && m->n <= max &&
+			    sp0 + m->max_off + 8 <= stack_hi && !memcmp(m->off, off, 4 * sizeof(off[0]))) {
+				/* what is hashed must be the memo's: loads made so
+				 * far were read now, the rest are checked in place */
+				int same = 1;
+				for (int j = from > 0 ? from - 1 : 0; j < 4; j++)
+					same &= m->val[j] == frames[j + 1];
+				for (int j = 4; j < m->nload; j++)
+					same &= *(const uint64_t *)(uintptr_t)(sp0 + m->off[j]) == m->val[j];
+				if (m->low_end)
+					same &= *(const uint64_t *)(uintptr_t)(sp0 + m->off[m->nload]) < 4096;
+				if (same) {
+					*hash = m->hash;
+					*found = m->val + from - 1; /* val[j] is frame j + 1 */
+					ring->memo_hits++;
+					return m->n;
+				}
+			}
+		}
+		if (n == max)
+			break; /* deep enough: no load past the last frame kept */
 		/* The first address is inside walk itself, not a return
 		 * address: its rule is looked up at ip, not ip - 1. */
 		struct hc_unwind_rule *r = rule_for(ring, n == 1 ? ip + 1 : ip);
@@ -420,10 +465,14 @@ __attribute__((noinline)) static int walk(struct hc_ring *ring, uint64_t *frames
 			break;
 		if (r->kind != RULE_SP && r->kind != RULE_BP)
 			return -1;
+		used_bp |= r->kind == RULE_BP;
 		uint64_t cfa = (r->kind == RULE_SP ? sp : bp) + (uint64_t)(int64_t)r->cfa_off;
 		if (cfa <= sp || cfa > stack_hi || cfa - sp > (64u << 20) || (cfa & 7))
 			return -1;
 		uint64_t ra = *(const uint64_t *)(uintptr_t)(cfa - 8);
+		if (nload <= HC_MEMO_FRAMES)
+			off[nload] = (uint32_t)(cfa - 8 - sp0);
+		nload++;
 		if (r->bp_off) {
 			uint64_t at = cfa + (uint64_t)(int64_t)r->bp_off;
 			if (at < sp || at + 8 > stack_hi)
@@ -432,13 +481,37 @@ __attribute__((noinline)) static int walk(struct hc_ring *ring, uint64_t *frames
 		}
 		sp = cfa;
 		ip = ra;
-		if (ip < 4096)
+		if (ip < 4096) {
+			low_end = 1;
 			break; /* the outermost frame */
+		}
+	}
+	*hash = hc_stack_hash(frames + from, n > from ? n - from : 0);
+	*found = frames + from;
+	/* Remember this stack, unless RBP was used or it is too deep. */
+	if (!used_bp && n >= MEMO_KEY_AT && nload - low_end <= HC_MEMO_FRAMES &&
+	    (uint64_t)off[nload - 1] < (1u << 30)) {
+		struct hc_stack_memo *m = memo_slot(ring, frames[3], frames[4]);
+		m->k3 = frames[3];
+		m->k4 = frames[4];
+		m->n = n;
+		m->hash = *hash;
+		m->low_end = low_end;
+		m->nload = nload - low_end;
+		m->max_off = 0;
+		for (int j = 0; j < nload; j++) {
+			m->off[j] = off[j];
+			if (off[j] > m->max_off)
+				m->max_off = off[j];
+		}
+		for (int j = 0; j < m->nload; j++)
+			m->val[j] = frames[j + 1];
 	}
 	return n;
 }
 
-int hc_unwind(struct hc_ring *ring, uint64_t *frames, int max, int skip)
+int hc_unwind(struct hc_ring *ring, uint64_t *frames, int max, int skip, uint64_t *hash,
+	      const uint64_t **found)
 {
 	/* unw_backtrace fills void *[]; uint64_t has the same size and
 	 * representation on the 64-bit targets we build for. */
@@ -447,29 +520,25 @@ int hc_unwind(struct hc_ring *ring, uint64_t *frames, int max, int skip)
 	if (ring) {
 		uint32_t epoch = atomic_load_explicit(&hc_code_epoch, memory_order_relaxed);
 		if (unlikely(ring->rules_epoch != epoch)) {
-			/* code was mapped or unmapped: rules may be stale */
+			/* code was mapped or unmapped: rules and memos may be stale */
 			memset(ring->rules, 0, sizeof(ring->rules));
+			memset(ring->memos, 0, sizeof(ring->memos));
 			ring->rules_epoch = epoch;
 		}
 		if (unlikely(!stack_hi))
 			find_stack();
-		/* walk itself is one frame more than unw_backtrace's first */
-		n = walk(ring, frames, max + skip + 1);
-		if (n > 0) {
-			n--;
-			frames++;
-			if (n <= skip)
-				return 0;
-			memmove(frames - 1, frames + skip, (size_t)(n - skip) * 8);
-			return n - skip;
-		}
-	}
-	if (ring)
+		/* walk's own frame comes first, then unw_backtrace's first */
+		ring->walks++;
+		n = walk(ring, frames, max + skip + 1, skip + 1, hash, found);
+		if (n > 0)
+			return n > skip + 1 ? n - skip - 1 : 0;
 		atomic_fetch_add_explicit(&hc_unwind_fallbacks, 1, memory_order_relaxed);
+	}
 	n = unw_backtrace((void **)frames, max + skip);
-	if (n <= skip)
-		return 0;
-	memmove(frames, frames + skip, (size_t)(n - skip) * 8);
+	if (n < skip)
+		n = skip;
+	*found = frames + skip;
+	*hash = hc_stack_hash(frames + skip, n - skip);
 	return n - skip;
 }
 

@@ -21,10 +21,16 @@ static int mismatches, compared, fast_used;
 __attribute__((noinline)) static void compare_here(const char *what)
 {
 	uint64_t fast[HC_MAX_FRAMES + 8], slow[HC_MAX_FRAMES + 8];
-	int nf = hc_unwind(ring, fast, 200, 1);
-	int ns = hc_unwind(NULL, slow, 200, 1);
+	uint64_t hf, hs, buf_f[HC_MAX_FRAMES + 8], buf_s[HC_MAX_FRAMES + 8];
+	const uint64_t *pf, *ps;
+	int nf = hc_unwind(ring, buf_f, 200, 1, &hf, &pf);
+	int ns = hc_unwind(NULL, buf_s, 200, 1, &hs, &ps);
+	memcpy(fast, pf, (size_t)nf * 8);
+	memcpy(slow, ps, (size_t)ns * 8);
 	compared++;
-	if (nf != ns || nf < 2 || memcmp(fast + 1, slow + 1, (size_t)(nf - 1) * 8)) {
+	/* the hashes differ with the first frame: recompute without it */
+	if (nf != ns || nf < 2 || memcmp(fast + 1, slow + 1, (size_t)(nf - 1) * 8) ||
+	    hf != hc_stack_hash(fast, nf)) {
 		if (mismatches++ < 5) {
 			diag("%s: fast %d frames, libunwind %d", what, nf, ns);
 			for (int i = 0; i < (nf > ns ? nf : ns) && i < 40; i++)
@@ -92,6 +98,13 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/* The same call site twice in a row: the second walk is the memo's. */
+__attribute__((noinline)) static void twice(int depth)
+{
+	for (volatile int i = 0; i < 3; i++) /* volatile: one call site, not unrolled */
+		recurse(depth);
+}
+
 int main(void)
 {
 	ring = hc_map(sizeof(*ring));
@@ -104,6 +117,8 @@ int main(void)
 		big_frame(d);
 		via_pointer(d);
 	}
+	for (int d = 0; d < 70; d += 7)
+		twice(d);
 	pthread_t t;
 	pthread_create(&t, NULL, thread_main, NULL);
 	pthread_join(t, NULL);
@@ -115,6 +130,12 @@ int main(void)
 		hits += ring->rules[i].ip != 0 && ring->rules[i].kind != 0;
 	ok(hits > 20, "rules were computed and cached (%d)", hits);
 	is_int(atomic_load(&hc_unwind_fallbacks), 0, "and the fast path was taken every time");
+	int memos = 0;
+	for (size_t i = 0; i < (1u << HC_MEMO_BITS); i++)
+		memos += ring->memos[i].k4 != 0;
+	ok(memos > 0, "stacks were remembered (%d)", memos);
+	ok(ring->memo_hits > 10, "and checked instead of walked: %llu of %llu walks",
+	   (unsigned long long)ring->memo_hits, (unsigned long long)ring->walks);
 	(void)fast_used;
 
 	/* A new code epoch drops the cache. */
