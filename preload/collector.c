@@ -836,6 +836,7 @@ void hc_collector_postfork_child(void)
 			atomic_store(&r->state, HC_RING_FREE); /* its thread is gone */
 	}
 	hc_pid = getpid();
+	hc_sampled_reset();
 	hc_clock_reset();
 	hc_t0 = hc_stamp_after();
 	C.fork_child = 1;

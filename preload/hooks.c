@@ -81,7 +81,7 @@ EXPORT void *malloc(size_t size)
 	if (unlikely(!ready()))
 		return hc_boot_alloc(size, 16);
 	struct hc_tls *t = &hc_tls;
-	if (!traced(t))
+	if (!traced(t) || !hc_sample_want(size))
 		return hc_real.malloc(size);
 	t->guard++;
 	void *p = hc_real.malloc(size);
@@ -101,7 +101,7 @@ EXPORT void free(void *p)
 	if (unlikely(!ready()))
 		return; /* cannot happen: only the arena served memory before */
 	struct hc_tls *t = &hc_tls;
-	if (!traced(t)) {
+	if (!traced(t) || !hc_free_traced(p)) {
 		hc_real.free(p);
 		return;
 	}
@@ -122,7 +122,8 @@ EXPORT void *calloc(size_t n, size_t size)
 		return hc_boot_alloc(bytes, 16);
 	}
 	struct hc_tls *t = &hc_tls;
-	if (!traced(t))
+	size_t bytes;
+	if (!traced(t) || __builtin_mul_overflow(n, size, &bytes) || !hc_sample_want(bytes))
 		return hc_real.calloc(n, size);
 	t->guard++;
 	void *p = hc_real.calloc(n, size);
@@ -158,17 +159,27 @@ static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t 
 	struct hc_tls *t = &hc_tls;
 	if (!traced(t))
 		return hc_real.realloc(old, size);
+	/* Before old can be reused: whether the new block is recorded, and
+	 * (sampling) whether old was, taken out of the set while no one else
+	 * can have it. */
+	int want = hc_sample_want(size);
+	int old_traced = old && hc_free_traced(old);
+	if (!want && !old_traced)
+		return hc_real.realloc(old, size);
 	t->guard++;
-	uint64_t ts_free = old ? hc_stamp_before() : 0; /* before old can be reused */
+	uint64_t ts_free = old ? hc_stamp_before() : 0;
 	void *p = hc_real.realloc(old, size);
 	int e = errno;
 	if (p) {
 		if (old)
-			hc_record_realloc(old, p, size, ts_free);
-		else
+			hc_record_realloc(old_traced ? old : NULL, p, size, ts_free, want);
+		else if (want)
 			hc_record_alloc(p, size);
 	} else if (old && size == 0) {
-		hc_record_free(old, ts_free); /* glibc's realloc(p, 0) frees p */
+		if (old_traced)
+			hc_record_free(old, ts_free); /* glibc's realloc(p, 0) frees p */
+	} else if (old_traced && hc_config.sample_bytes) {
+		hc_sampled_add(old); /* failed: old lives on */
 	}
 	errno = e;
 	t->guard--;
@@ -200,7 +211,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		return 0;
 	}
 	struct hc_tls *t = &hc_tls;
-	if (!traced(t))
+	if (!traced(t) || !hc_sample_want(size))
 		return hc_real.posix_memalign(out, align, size);
 	t->guard++;
 	int rc = hc_real.posix_memalign(out, align, size);
@@ -220,7 +231,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		if (unlikely(!ready()))                                    \
 			return hc_boot_alloc(SIZE, BOOT_ALIGN);            \
 		struct hc_tls *t = &hc_tls;                                \
-		if (!traced(t) || !hc_real.name)                           \
+		if (!traced(t) || !hc_real.name || !hc_sample_want(SIZE))  \
 			return hc_real.name ? hc_real.CALL : NULL;         \
 		t->guard++;                                                \
 		void *p = hc_real.CALL;                                    \

@@ -74,7 +74,8 @@ static const char nothrow_tag; /* std::nothrow is an empty tag: any address */
 			return fallback_new(size, ALIGN, NOTHROW);                        \
 		struct hc_tls *t = &hc_tls;                                               \
 		if (t->guard || atomic_load_explicit(&hc_tracing, memory_order_relaxed) == \
-					HC_OFF)                                           \
+					HC_OFF ||                                         \
+		    !hc_sample_want(size))                                                \
 			return next ARGS;                                                 \
 		t->guard++;                                                               \
 		void *p;                                                                  \
@@ -119,11 +120,14 @@ NEW_HOOK(_ZnamSt11align_val_tRKSt9nothrow_t, 7, 7, (size_t size, size_t al, NOTH
 		void (*next) PARAMS = (void (*) PARAMS)hc_real.cxx_delete[idx];           \
 		struct hc_tls *t = &hc_tls;                                               \
 		if (t->guard || atomic_load_explicit(&hc_tracing, memory_order_relaxed) == \
-					HC_OFF) {                                         \
+					HC_OFF ||                                         \
+		    !hc_free_traced(p)) {                                                 \
+			t->guard++;                                                       \
 			if (next)                                                         \
 				next ARGS;                                                \
 			else                                                              \
-				free(p);                                                  \
+				hc_real.free(p);                                          \
+			t->guard--;                                                       \
 			return;                                                           \
 		}                                                                         \
 		t->guard++;                                                               \

@@ -88,7 +88,7 @@ static void *raw_rallocx(void *old, size_t size, int flags)
 EXPORT void *mallocx(size_t size, int flags)
 {
 	hc_resolve();
-	if (!traced())
+	if (!traced() || !hc_sample_want(size))
 		return raw_mallocx(size, flags);
 	hc_tls.guard++;
 	void *p = raw_mallocx(size, flags);
@@ -106,13 +106,19 @@ EXPORT void *rallocx(void *old, size_t size, int flags)
 	hc_resolve();
 	if (!traced())
 		return raw_rallocx(old, size, flags);
+	int want = hc_sample_want(size);
+	int old_traced = hc_free_traced(old);
+	if (!want && !old_traced)
+		return raw_rallocx(old, size, flags);
 	hc_tls.guard++;
 	uint64_t ts_free = hc_stamp_before();
 	void *p = raw_rallocx(old, size, flags);
 	if (p) {
 		int e = errno;
-		hc_record_realloc(old, p, size, ts_free);
+		hc_record_realloc(old_traced ? old : NULL, p, size, ts_free, want);
 		errno = e;
+	} else if (old_traced && hc_config.sample_bytes) {
+		hc_sampled_add(old);
 	}
 	hc_tls.guard--;
 	return p;
@@ -124,15 +130,17 @@ EXPORT void *rallocx(void *old, size_t size, int flags)
 EXPORT size_t xallocx(void *p, size_t size, size_t extra, int flags)
 {
 	hc_resolve();
-	int t = traced();
+	int t = traced() && hc_free_traced(p);
 	if (t)
 		hc_tls.guard++;
 	uint64_t ts_free = hc_stamp_before();
 	size_t r = hc_real.xallocx ? hc_real.xallocx(p, size, extra, flags) : usable(p);
 	if (t) {
+		if (r < size && hc_config.sample_bytes)
+			hc_sampled_add(p); /* not resized: still the sampled block */
 		if (r >= size) {
 			int e = errno;
-			hc_record_realloc(p, p, size, ts_free);
+			hc_record_realloc(p, p, size, ts_free, 1);
 			errno = e;
 		}
 		hc_tls.guard--;
@@ -162,7 +170,7 @@ static inline __attribute__((always_inline)) void do_free(void *p, size_t size, 
 	if (!p)
 		return;
 	hc_resolve();
-	int t = traced();
+	int t = traced() && hc_free_traced(p);
 	if (t) {
 		hc_tls.guard++;
 		int e = errno;

@@ -260,11 +260,50 @@ extern _Atomic uint32_t hc_code_epoch HC_HIDDEN;
 extern _Atomic uint64_t hc_unwind_fallbacks HC_HIDDEN;
 uint64_t hc_stack_hash(const uint64_t *frames, int n) HC_HIDDEN;
 
+/* --- sampled.c: sampled mode's live sampled blocks ----------------------- */
+
+int hc_sampled_init(void) HC_HIDDEN;
+void hc_sampled_add(void *p) HC_HIDDEN;
+/* Takes p out of the set; 1 if it was there (or the set overflowed). */
+int hc_sampled_take(void *p) HC_HIDDEN;
+void hc_sampled_reset(void) HC_HIDDEN;
+
+/* record.c: the distance to the next sampled byte for the calling thread. */
+int64_t hc_sample_draw(void) HC_HIDDEN;
+
+/* Whether an allocation of size bytes is recorded: always when every
+ * allocation is; when sampling, when a sample point falls in its bytes
+ * (exponential distances, as jemalloc and tcmalloc draw them; memoryless,
+ * so the next distance is drawn afresh). Call once per allocation, before
+ * the real call: an unsampled allocation costs only this. */
+static inline int hc_sample_want(size_t size)
+{
+	if (likely(hc_config.sample_bytes == 0))
+		return 1;
+	struct hc_tls *t = &hc_tls;
+	if (unlikely(t->sample_left == 0))
+		t->sample_left = hc_sample_draw();
+	t->sample_left -= (int64_t)size;
+	if (likely(t->sample_left > 0))
+		return 0;
+	t->sample_left = hc_sample_draw();
+	return 1;
+}
+
+/* Whether the free of p is recorded: always when every allocation is; when
+ * sampling, only for sampled blocks. Call before the real free. */
+static inline int hc_free_traced(void *p)
+{
+	return !hc_config.sample_bytes || hc_sampled_take(p);
+}
+
 /* --- record.c: turning calls into events (the hot path) ------------------ */
 
 void hc_record_alloc(void *p, size_t size) HC_HIDDEN;
 void hc_record_free(void *p, uint64_t ts) HC_HIDDEN;
-void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free) HC_HIDDEN;
+/* old: NULL when its free is not recorded (sampled mode, unsampled block);
+ * want: whether the new block is recorded (hc_sample_want). */
+void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free, int want) HC_HIDDEN;
 void hc_record_exit(int how) HC_HIDDEN;
 /* Events lost because no ring could be mapped for the thread. */
 uint64_t hc_record_lost_no_ring(void) HC_HIDDEN;

@@ -59,6 +59,8 @@ __attribute__((constructor)) static void heapcreep_init(void)
 		goto out;
 	}
 	hc_resolve();
+	if (hc_config.sample_bytes && hc_sampled_init())
+		hc_log("cannot map the sampled-block set; every free is recorded");
 	hc_config_loaded = 1;
 	if (pthread_atfork(prefork, postfork_parent, postfork_child)) {
 		hc_log("cannot register fork handlers; tracing off");

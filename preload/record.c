@@ -50,20 +50,9 @@ static int64_t draw_distance(struct hc_tls *t)
 	return d < 1 ? 1 : (int64_t)d;
 }
 
-/* Whether this allocation is recorded: always in exact mode; in sampled mode
- * when a sample point falls inside its bytes (memoryless: the next distance
- * is drawn afresh from the block's end). */
-static inline int sampled(struct hc_tls *t, size_t size)
+int64_t hc_sample_draw(void)
 {
-	if (likely(hc_config.sample_bytes == 0))
-		return 1;
-	if (t->sample_left == 0)
-		t->sample_left = draw_distance(t);
-	t->sample_left -= (int64_t)size;
-	if (t->sample_left > 0)
-		return 0;
-	t->sample_left = draw_distance(t);
-	return 1;
+	return draw_distance(&hc_tls);
 }
 
 /* Sends the stack if this ring has not sent it before. */
@@ -92,13 +81,10 @@ static inline struct hc_ring *ring_or_count(void)
 	return r;
 }
 
-__attribute__((noinline)) void hc_record_alloc(void *p, size_t size)
+/* Inlined into both callers, so that the frames above the unwinder are
+ * the same (SKIP). */
+static inline __attribute__((always_inline)) void record_alloc_at(void *p, size_t size, uint64_t ts)
 {
-	uint64_t ts = hc_stamp_after(); /* after the real allocator returned p */
-	struct hc_tls *t = &hc_tls;
-	maybe_start();
-	if (!sampled(t, size))
-		return;
 	struct hc_ring *r = ring_or_count();
 	if (!r)
 		return;
@@ -117,7 +103,16 @@ __attribute__((noinline)) void hc_record_alloc(void *p, size_t size)
 		e[4] = h;
 		hc_ring_commit(r, 5);
 	}
+	if (hc_config.sample_bytes)
+		hc_sampled_add(p);
 	hc_thread_return_borrowed(r);
+}
+
+__attribute__((noinline)) void hc_record_alloc(void *p, size_t size)
+{
+	uint64_t ts = hc_stamp_after(); /* after the real allocator returned p */
+	maybe_start();
+	record_alloc_at(p, size, ts);
 }
 
 __attribute__((noinline)) void hc_record_free(void *p, uint64_t ts)
@@ -136,13 +131,18 @@ __attribute__((noinline)) void hc_record_free(void *p, uint64_t ts)
 	hc_thread_return_borrowed(r);
 }
 
-__attribute__((noinline)) void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free)
+__attribute__((noinline)) void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free,
+						 int want)
 {
 	uint64_t ts = hc_stamp_after();
-	struct hc_tls *t = &hc_tls;
 	maybe_start();
-	if (!sampled(t, size)) {
-		hc_record_free(old, ts_free);
+	if (!want) {
+		if (old)
+			hc_record_free(old, ts_free);
+		return;
+	}
+	if (!old) { /* the old block was not sampled: only the new one counts */
+		record_alloc_at(p, size, ts);
 		return;
 	}
 	struct hc_ring *r = ring_or_count();
@@ -165,6 +165,8 @@ __attribute__((noinline)) void hc_record_realloc(void *old, void *p, size_t size
 		e[6] = h;
 		hc_ring_commit(r, 7);
 	}
+	if (hc_config.sample_bytes)
+		hc_sampled_add(p);
 	hc_thread_return_borrowed(r);
 }
 
