@@ -28,11 +28,11 @@ ifeq ($(DEVELOPER),1)
 HC_CFLAGS += -Werror
 endif
 
-PKGS := libunwind libzstd libdw
+PKGS := libunwind libzstd libdw zlib
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 UNWIND_LIBS = $(shell $(PKG_CONFIG) --libs libunwind 2>/dev/null)
 ZSTD_LIBS = $(shell $(PKG_CONFIG) --libs libzstd 2>/dev/null)
-DW_LIBS = $(shell $(PKG_CONFIG) --libs libdw 2>/dev/null)
+DW_LIBS = $(shell $(PKG_CONFIG) --libs libdw zlib 2>/dev/null)
 
 ifneq ($(SANITIZE),)
 SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -17,6 +17,7 @@ int hc_cmd_report(int argc, char **argv); /* report.c */
 int hc_cmd_dump(int argc, char **argv);   /* dump.c */
 int hc_cmd_gate(int argc, char **argv);   /* gate.c */
 int hc_cmd_soak(int argc, char **argv);   /* soak.c */
+int hc_cmd_diff(int argc, char **argv);   /* diff.c */
 int hc_cmd_symbolize(int argc, char **argv); /* symbolize.c */
 
 /* One error line on stderr: "heapcreep: <message>" (lowercase, no full stop). */

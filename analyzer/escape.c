@@ -145,3 +145,8 @@ void hc_put_xml_str(FILE *f, const char *s, size_t n)
 		i++;
 	}
 }
+
+void hc_put_html_str(FILE *f, const char *s, size_t n)
+{
+	hc_put_xml_str(f, s, n);
+}

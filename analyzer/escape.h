@@ -27,5 +27,9 @@ void hc_put_hex_id(FILE *f, const char *s, size_t n);
 /* Text for XML content or attribute values: & < > " ' escaped; control
  * characters XML cannot carry and invalid UTF-8 become U+FFFD. */
 void hc_put_xml_str(FILE *f, const char *s, size_t n);
+/* Text for HTML content or quoted attribute values: the same escapes (HTML5
+ * knows &apos;), so a trace's string can never open a tag or leave a quote;
+ * control characters and invalid UTF-8 become U+FFFD. */
+void hc_put_html_str(FILE *f, const char *s, size_t n);
 
 #endif

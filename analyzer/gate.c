@@ -1,21 +1,25 @@
 /* `heapcreep gate [--budget] [--horizon] [--limit] [--junit FILE] [--strict]
- * TRACE`: the pass/fail verdict for CI. Exit 0: no leak; 1: a leak (or, with
- * --strict, an inconclusive finding); 2: bad input or usage. One line per
- * finding on stderr, nothing on stdout; --junit writes JUnit XML with one
- * testcase per finding (one passing testcase when there is none).
+ * [--baseline BASE] TRACE`: the pass/fail verdict for CI. Exit 0: no leak;
+ * 1: a leak (or, with --strict, an inconclusive finding); 2: bad input or
+ * usage. One line per finding on stderr, nothing on stdout; --junit writes
+ * JUnit XML with one testcase per finding (one passing testcase when there
+ * is none). With --baseline, a finding fails only when its growth is new or
+ * faster than in the base trace (sites matched by symbols, diff.h).
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "diff.h"
 #include "escape.h"
 #include "format.h"
 #include "gate.h"
 #include "report.h"
 
 static const char usage_line[] = "usage: " HC_PROG " gate " HC_ANALYSIS_USAGE
-				 " [--junit FILE] [--strict] TRACE";
+				 " [--junit FILE] [--strict] [--baseline BASE] TRACE";
 
 static void xml(FILE *f, const char *s)
 {
@@ -41,7 +45,9 @@ static void junit_frame(void *ctx, const struct hc_frame_out *fr)
 	xml(f, line);
 }
 
-static int write_junit(const char *path, struct hc_analysis *a, int strict)
+/* known: per finding, 1 when the baseline has its growth (NULL: none). */
+static int write_junit(const char *path, struct hc_analysis *a, int strict,
+		       const unsigned char *known)
 {
 	FILE *f = fopen(path, "w");
 	if (!f) {
@@ -52,7 +58,7 @@ static int write_junit(const char *path, struct hc_analysis *a, int strict)
 	size_t tests = d->nfindings ? d->nfindings : 1, failures = 0, skipped = 0;
 	for (size_t i = 0; i < d->nfindings; i++) {
 		int v = a->model.nodes[d->findings[i]].verdict;
-		if (v == HC_VERDICT_LEAK || strict)
+		if ((v == HC_VERDICT_LEAK || strict) && !(known && known[i]))
 			failures++;
 		else
 			skipped++;
@@ -86,13 +92,13 @@ static int write_junit(const char *path, struct hc_analysis *a, int strict)
 		char where[512], rate[32], msg[640];
 		hc_report_where(a, x, where, sizeof(where));
 		int leak = x->verdict == HC_VERDICT_LEAK;
-		snprintf(msg, sizeof(msg), "%s: retained set grows %s at %s",
+		snprintf(msg, sizeof(msg), "%s: retained set grows %s at %s%s",
 			 leak ? "LEAK" : "INCONCLUSIVE", hc_fmt_rate(rate, sizeof(rate), x->slope),
-			 where);
+			 where, known && known[i] ? " (known from the baseline)" : "");
 		fputs("    <testcase classname=\"heapcreep.gate\" name=\"", f);
 		xml(f, where);
 		fprintf(f, "\" time=\"%s\">\n", dur);
-		const char *tag = leak || strict ? "failure" : "skipped";
+		const char *tag = (leak || strict) && !(known && known[i]) ? "failure" : "skipped";
 		fprintf(f, "      <%s message=\"", tag);
 		xml(f, msg);
 		if (!strcmp(tag, "failure")) {
@@ -116,8 +122,31 @@ static int write_junit(const char *path, struct hc_analysis *a, int strict)
 	return 0;
 }
 
+/* With a baseline: the end of finding i's line (": new, ..."), and whether
+ * it is known (the baseline grows there about as fast, or faster). */
+static int compare(const struct hc_diff *diff, const struct hc_analysis *a, size_t i,
+		   const char *baseline, char *buf, size_t cap)
+{
+	const struct hc_node *x = &a->model.nodes[a->det.findings[i]];
+	const struct hc_diff_site *s = hc_diff_find(diff, a->det.findings[i]);
+	int change = s ? hc_diff_classify(s, x->verdict, diff->min_change) : HC_CHANGE_NEW;
+	char rate[32];
+	if (!s || !s->base.node)
+		snprintf(buf, cap, ": new, not in the baseline '%s'", baseline);
+	else if (change == HC_CHANGE_NEW)
+		snprintf(buf, cap, ": new, not growing in the baseline '%s'", baseline);
+	else
+		snprintf(buf, cap, ": %s, %s%s in the baseline '%s'",
+			 change == HC_CHANGE_FASTER   ? "faster"
+			 : change == HC_CHANGE_SLOWER ? "known (slower)"
+						      : "known",
+			 s->base.slope >= 0 ? "+" : "",
+			 hc_fmt_rate(rate, sizeof(rate), s->base.slope), baseline);
+	return change != HC_CHANGE_NEW && change != HC_CHANGE_FASTER;
+}
+
 int hc_gate_trace(const char *path, const struct hc_detect_opts *o, int strict,
-		  const char *junit)
+		  const char *junit, const char *baseline)
 {
 	struct hc_analysis a;
 	int rc = hc_analysis_open(&a, path, o);
@@ -131,15 +160,41 @@ int hc_gate_trace(const char *path, const struct hc_detect_opts *o, int strict,
 		return HC_EXIT_USAGE;
 	}
 	const struct hc_detect *d = &a.det;
-	char where[512], rate[32], since[32], dur[32];
+	/* The baseline: known[i] is 1 when finding i grows there too. */
+	struct hc_analysis base;
+	struct hc_diff diff;
+	unsigned char *known = NULL;
+	if (baseline) {
+		if (hc_diff_open(&base, baseline, o)) {
+			hc_analysis_close(&a);
+			return HC_EXIT_USAGE;
+		}
+		int rc2 = hc_diff_build(&diff, &base, &a);
+		if (!rc2 && !(known = calloc(d->nfindings ? d->nfindings : 1, 1))) {
+			hc_diff_release(&diff);
+			rc2 = -ENOMEM;
+		}
+		if (rc2) {
+			hc_err("gate: %s", strerror(-rc2));
+			hc_analysis_close(&base);
+			hc_analysis_close(&a);
+			return HC_EXIT_USAGE;
+		}
+	}
+	char where[512], rate[32], since[32], dur[32], cmp[600] = "";
+	int failed = 0;
 	for (size_t i = 0; i < d->nfindings; i++) {
 		const struct hc_node *x = &a.model.nodes[d->findings[i]];
 		hc_report_where(&a, x, where, sizeof(where));
-		hc_err("%s: +%s since %s at %s ('%s')",
+		if (baseline)
+			known[i] = (unsigned char)compare(&diff, &a, i, baseline, cmp, sizeof(cmp));
+		if ((x->verdict == HC_VERDICT_LEAK || strict) && !(known && known[i]))
+			failed = 1;
+		hc_err("%s: +%s since %s at %s ('%s')%s",
 		       x->verdict == HC_VERDICT_LEAK ? "LEAK" : "INCONCLUSIVE",
 		       hc_fmt_rate(rate, sizeof(rate), x->slope),
 		       hc_fmt_duration(since, sizeof(since), x->since_s > 0 ? x->since_s : 0), where,
-		       path);
+		       path, cmp);
 	}
 	if (!d->nfindings && d->verdict == HC_VERDICT_INCONCLUSIVE)
 		hc_err("INCONCLUSIVE: %s ('%s')", d->reason, path);
@@ -149,8 +204,19 @@ int hc_gate_trace(const char *path, const struct hc_detect_opts *o, int strict,
 	int status = d->verdict == HC_VERDICT_LEAK ? 1
 		     : d->verdict == HC_VERDICT_INCONCLUSIVE && strict ? 1
 									: 0;
-	if (junit && write_junit(junit, &a, strict))
+	if (baseline && d->nfindings) {
+		status = failed;
+		if (!failed && d->verdict == HC_VERDICT_LEAK)
+			hc_err("pass: the growth in '%s' is known from the baseline '%s'", path,
+			       baseline);
+	}
+	if (junit && write_junit(junit, &a, strict, known))
 		status = HC_EXIT_USAGE;
+	if (baseline) {
+		free(known);
+		hc_diff_release(&diff);
+		hc_analysis_close(&base);
+	}
 	hc_analysis_close(&a);
 	return status;
 }
@@ -159,7 +225,7 @@ int hc_cmd_gate(int argc, char **argv)
 {
 	struct hc_detect_opts o;
 	hc_detect_defaults(&o);
-	const char *path = NULL, *junit = NULL;
+	const char *path = NULL, *junit = NULL, *baseline = NULL;
 	int strict = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -170,10 +236,10 @@ int hc_cmd_gate(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--strict")) {
 			strict = 1;
-		} else if (!strcmp(a, "--junit")) {
+		} else if (!strcmp(a, "--junit") || !strcmp(a, "--baseline")) {
 			if (!v)
 				goto usage;
-			junit = v;
+			*(!strcmp(a, "--junit") ? &junit : &baseline) = v;
 			i++;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			printf("%s\n", usage_line);
@@ -189,7 +255,7 @@ int hc_cmd_gate(int argc, char **argv)
 	}
 	if (!path)
 		goto usage;
-	return hc_gate_trace(path, &o, strict, junit);
+	return hc_gate_trace(path, &o, strict, junit, baseline);
 usage:
 	fprintf(stderr, "%s\n", usage_line);
 	return HC_EXIT_USAGE;

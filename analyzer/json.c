@@ -107,7 +107,7 @@ void hc_json_num(struct hc_json *j, const char *key, double v)
 	else if (v == floor(v) && fabs(v) < 9e15)
 		fprintf(j->f, "%.0f", v);
 	else
-		fprintf(j->f, "%.6g", v);
+		fprintf(j->f, "%.10g", v);
 }
 
 void hc_json_bool(struct hc_json *j, const char *key, int v)

@@ -14,8 +14,9 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{"run", hc_cmd_run, "run a command under the tracer and write a trace"},
-	{"report", hc_cmd_report, "find the growing retained sets in a trace (-f text|json)"},
+	{"report", hc_cmd_report, "find the growing retained sets in a trace (-f text|json|html|pprof|folded)"},
 	{"gate", hc_cmd_gate, "pass/fail for CI: exit 1 when a retained set keeps growing"},
+	{"diff", hc_cmd_diff, "compare the growth of each allocation site between two traces"},
 	{"soak", hc_cmd_soak, "run a command for a while under the tracer, then gate its trace"},
 	{"dump", hc_cmd_dump, "print every record of a trace, one per line"},
 	{"symbolize", hc_cmd_symbolize, "store the symbols of a trace's stacks in the trace"},

@@ -1,7 +1,9 @@
-/* `heapcreep report [-f text|json] [-o OUT] [--budget] [--horizon] [--limit]
- * TRACE`: analyses the trace and writes the chosen format. It owns the exit
- * status and the stderr lines: a truncated trace is reported (exit 0, with a
- * warning), a corrupt one too, but exits 2. It never removes OUT.
+/* `heapcreep report [-f text|json|html|folded|pprof] [--value retained|growth]
+ * [-o OUT] [--budget] [--horizon] [--limit] TRACE`: analyses the trace and
+ * writes the chosen format. It owns the exit status and the stderr lines: a
+ * truncated trace is reported (exit 0, with a warning), a corrupt one too,
+ * but exits 2. It never removes OUT, and never writes pprof's binary to a
+ * terminal.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +15,8 @@
 #include "report.h"
 
 static const char usage_line[] =
-	"usage: " HC_PROG " report [-f text|json] [-o OUT] " HC_ANALYSIS_USAGE " TRACE";
+	"usage: " HC_PROG " report [-f text|json|html|folded|pprof] [--value retained|growth]"
+	" [-o OUT] " HC_ANALYSIS_USAGE " TRACE";
 
 static int usage_error(void)
 {
@@ -40,7 +43,7 @@ int hc_report_status(const struct hc_analysis *a, int rc)
 
 int hc_cmd_report(int argc, char **argv)
 {
-	const char *format = "text", *out_path = NULL, *path = NULL;
+	const char *format = "text", *out_path = NULL, *path = NULL, *value = NULL;
 	struct hc_detect_opts opts;
 	hc_detect_defaults(&opts);
 	for (int i = 1; i < argc; i++) {
@@ -57,12 +60,15 @@ int hc_cmd_report(int argc, char **argv)
 			return 0;
 		}
 		if (!strcmp(a, "-f") || !strcmp(a, "--format") || !strcmp(a, "-o") ||
-		    !strcmp(a, "--output")) {
+		    !strcmp(a, "--output") || !strcmp(a, "--value")) {
 			if (!v) {
 				hc_err("report: option '%s' needs a value", a);
 				return usage_error();
 			}
-			*(a[1] == 'f' || a[2] == 'f' ? &format : &out_path) = v;
+			if (!strcmp(a, "--value"))
+				value = v;
+			else
+				*(a[1] == 'f' || a[2] == 'f' ? &format : &out_path) = v;
 			i++;
 		} else if (a[0] == '-' && a[1]) {
 			hc_err("report: unknown option '%s'", a);
@@ -75,12 +81,21 @@ int hc_cmd_report(int argc, char **argv)
 	}
 	if (!path)
 		return usage_error();
-	int json = !strcmp(format, "json");
-	if (!json && strcmp(format, "text")) {
-		if (!strcmp(format, "html") || !strcmp(format, "pprof") || !strcmp(format, "folded"))
-			hc_err("report: format '%s' is not supported yet", format);
-		else
-			hc_err("report: unknown format '%s' (text, json)", format);
+	int json = !strcmp(format, "json"), folded = !strcmp(format, "folded");
+	int pprof = !strcmp(format, "pprof"), html = !strcmp(format, "html");
+	if (!json && !html && !folded && !pprof && strcmp(format, "text")) {
+		hc_err("report: unknown format '%s' (text, json, html, folded, pprof)", format);
+		return HC_EXIT_USAGE;
+	}
+	int growth = value && !strcmp(value, "growth");
+	if (value && ((!growth && strcmp(value, "retained")) || !folded)) {
+		hc_err(folded ? "report: unknown --value '%s' (retained, growth)"
+			      : "report: --value '%s' is for -f folded only", value);
+		return usage_error();
+	}
+	if (pprof && !out_path && isatty(1)) {
+		hc_err("report: pprof output is gzip'd binary: give -o FILE or redirect standard "
+		       "output");
 		return HC_EXIT_USAGE;
 	}
 
@@ -101,8 +116,16 @@ int hc_cmd_report(int argc, char **argv)
 			return HC_EXIT_USAGE;
 		}
 	}
+	int fail = 0;
 	if (json) {
 		hc_report_json(out, &an);
+	} else if (html) {
+		hc_report_html(out, &an);
+	} else if (folded || pprof) {
+		fail = folded ? hc_report_folded(out, &an, growth) : hc_report_pprof(out, &an);
+		if (fail)
+			hc_err("report: cannot write the %s report for '%s': %s", format, path,
+			       strerror(-fail));
 	} else {
 		const char *no_color = getenv("NO_COLOR");
 		int color = !out_path && isatty(1) && !(no_color && *no_color);
@@ -122,6 +145,8 @@ int hc_cmd_report(int argc, char **argv)
 		}
 	}
 	int status = hc_report_status(&an, rc);
+	if (fail)
+		status = HC_EXIT_USAGE;
 	hc_analysis_close(&an);
 	return status;
 }

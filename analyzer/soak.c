@@ -18,14 +18,15 @@
 static const char usage_line[] =
 	"usage: " HC_PROG " soak --duration DURATION [--grace DURATION] [-o FILE]\n"
 	"       [--sample BYTES] [--allocator NAME] [--budget BYTES] [--horizon DURATION]\n"
-	"       [--limit BYTES] [--junit FILE] [--strict] -- COMMAND [ARGS...]";
+	"       [--limit BYTES] [--junit FILE] [--strict] [--baseline BASE]\n"
+	"       -- COMMAND [ARGS...]";
 
 int hc_cmd_soak(int argc, char **argv)
 {
 	struct hc_run_opts run = {0};
 	struct hc_detect_opts det;
 	hc_detect_defaults(&det);
-	const char *junit = NULL;
+	const char *junit = NULL, *baseline = NULL;
 	int strict = 0, i = 1;
 	run.grace_s = 10;
 	run.out = "soak.hct";
@@ -56,6 +57,13 @@ int hc_cmd_soak(int argc, char **argv)
 			if (!v)
 				goto usage;
 			junit = v;
+			i++;
+			continue;
+		}
+		if (!strcmp(a, "--baseline")) {
+			if (!v)
+				goto usage;
+			baseline = v;
 			i++;
 			continue;
 		}
@@ -96,7 +104,7 @@ int hc_cmd_soak(int argc, char **argv)
 		hc_err("soak: no trace to judge");
 		return HC_EXIT_USAGE;
 	}
-	return hc_gate_trace(run.trace, &det, strict, junit);
+	return hc_gate_trace(run.trace, &det, strict, junit, baseline);
 usage:
 	fprintf(stderr, "%s\n", usage_line);
 	return HC_EXIT_USAGE;

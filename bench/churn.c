@@ -4,8 +4,9 @@
  * block of 16..1039 bytes, which is then written), so that each
  * pair costs what it costs in a real program, not only the allocator's
  * fastest path.
- * usage: churn PAIRS [THREADS [DEPTH]]: each thread does PAIRS pairs in its
- * own pool; prints nothing. */
+ * usage: churn PAIRS [THREADS [DEPTH [realloc]]]: each thread does PAIRS
+ * pairs in its own pool; with "realloc", every other pair resizes the slot's
+ * block with realloc instead. Prints nothing. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 static long pairs;
 static int depth = 15;
+static int use_realloc;
 
 struct pool {
 	void *slot[SLOTS];
@@ -34,9 +36,13 @@ __attribute__((noinline)) static void leaf(struct pool *p, long n)
 	for (long i = 0; i < n; i++) {
 		uint64_t r = next(p);
 		size_t k = r % SLOTS;
-		free(p->slot[k]);
 		size_t size = 16 + (r >> 20) % 1024;
-		p->slot[k] = malloc(size);
+		if (use_realloc && (i & 1)) {
+			p->slot[k] = realloc(p->slot[k], size);
+		} else {
+			free(p->slot[k]);
+			p->slot[k] = malloc(size);
+		}
 		memset(p->slot[k], (int)i, size); /* programs initialise what they get */
 	}
 }
@@ -66,6 +72,7 @@ int main(int argc, char **argv)
 	int threads = argc > 2 ? atoi(argv[2]) : 1;
 	if (argc > 3)
 		depth = atoi(argv[3]);
+	use_realloc = argc > 4 && !strcmp(argv[4], "realloc");
 	if (threads < 1 || threads > 64)
 		threads = 1;
 	pthread_t t[64];

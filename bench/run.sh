@@ -1,0 +1,127 @@
+#!/bin/sh
+# `make bench`: every tool on every workload in the same run, interleaved
+# (round r runs each tool once), several rounds; prints one table of
+# medians and ratios to the no-tool baseline: wall time, CPU time, peak
+# RSS, trace bytes, and the time to analyse the trace.
+#
+# Tools: baseline; heapcreep exact and sampled (512 KiB); heaptrack (Debian's
+# 1.4: its interpreter runs out of memory beyond about 50 k operations, so
+# `heaptrack -r` records raw data, its recording cost); jemalloc's profiler
+# recording every allocation (lg_prof_sample:0) and at its default rate
+# (512 KiB); valgrind massif. A tool that is not installed is skipped.
+# BENCH_ROUNDS (default 3) and BENCH_SCALE (default 1.0) tune the run.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${HC_TEST_BUILD:-$top/build}
+rounds=${BENCH_ROUNDS:-3}
+scale=${BENCH_SCALE:-1}
+HC=$build/bin/heapcreep
+LIB=$build/lib/libheapcreep.so
+CHURN=$build/bench/churn
+JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+work=$(mktemp -d "${TMPDIR:-/tmp}/hcbench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 2
+
+n() { awk -v s="$scale" -v n="$1" 'BEGIN { printf "%d", n * s }'; }
+pairs=$(n 2000000)
+
+cat >alloc.py <<'PY'
+import json
+rows = [{"id": i, "name": "row%d" % i, "tags": list(range(i % 13))} for i in range(30000)]
+for _ in range(3):
+    json.loads(json.dumps(rows))
+PY
+# The interpreter itself, not a wrapper (pyenv's shim is a bash script that
+# the tools would trace instead); PYTHONMALLOC=malloc sends every object to
+# malloc (pymalloc would serve small ones from its own arenas).
+PY=$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')
+export PYTHONMALLOC=malloc
+
+# name|command (the workload)
+workloads="churn-1t|$CHURN $pairs 1
+churn-2t|$CHURN $pairs 2
+churn-deep|$CHURN $(n 1000000) 1 40
+realloc|$CHURN $pairs 1 15 realloc
+python3|$PY alloc.py"
+
+tools="baseline heapcreep heapcreep-512k heaptrack-r jemalloc-prof-all jemalloc-prof-512k massif"
+
+have() { command -v "$1" >/dev/null 2>&1; }
+tool_ok() {
+	case $1 in
+	heaptrack-r) have heaptrack ;;
+	jemalloc-prof*) [ -f "$JEMALLOC" ] ;;
+	massif) have valgrind ;;
+	*) true ;;
+	esac
+}
+
+# run TOOL WORKLOAD-CMD OUT: runs once, appends "wall cpu rss_kb trace_bytes analyse_s"
+run() {
+	tool=$1 cmd=$2 out=$3
+	rm -rf t && mkdir t
+	case $tool in
+	baseline) pre= ;;
+	heapcreep) pre="env HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
+	heapcreep-512k) pre="env HEAPCREEP_SAMPLE=512K HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
+	heaptrack-r) pre="heaptrack -r -o $work/t/ht" ;;
+	jemalloc-prof-all) pre="env LD_PRELOAD=$JEMALLOC MALLOC_CONF=prof:true,lg_prof_sample:0,prof_final:true,prof_prefix:$work/t/jeprof" ;;
+	jemalloc-prof-512k) pre="env LD_PRELOAD=$JEMALLOC MALLOC_CONF=prof:true,lg_prof_sample:19,prof_final:true,prof_prefix:$work/t/jeprof" ;;
+	massif) pre="valgrind -q --tool=massif --massif-out-file=$work/t/massif.out" ;;
+	esac
+	# shellcheck disable=SC2086
+	/usr/bin/time -f "%e %U %S %M" -o time.txt $pre $cmd >/dev/null 2>err.txt
+	read -r wall user sys rss <time.txt
+	bytes=$(du -cb t 2>/dev/null | tail -n 1 | cut -f1)
+	ana=-
+	case $tool in
+	heapcreep*)
+		f=$(ls -S t/*.hct 2>/dev/null | head -n 1)
+		if [ -n "$f" ]; then
+			/usr/bin/time -f "%e" -o ana.txt "$HC" report -f json "$f" >/dev/null 2>&1
+			ana=$(cat ana.txt)
+		fi
+		;;
+	esac
+	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') $rss $bytes $ana" >>"$out"
+}
+
+median() { # column file
+	awk -v c="$1" '$c != "-" { print $c }' "$2" | sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo "heapcreep bench: $(date -u +%Y-%m-%d), $(nproc) CPUs, $rounds rounds, $pairs pairs per churn thread" >&2
+echo "$workloads" | while IFS='|' read -r wname wcmd; do
+	r=1
+	while [ "$r" -le "$rounds" ]; do
+		for tool in $tools; do
+			tool_ok "$tool" && run "$tool" "$wcmd" "res.$wname.$tool"
+		done
+		r=$((r + 1))
+	done
+	printf '.' >&2
+done
+echo >&2
+
+printf '%-11s %-19s %9s %7s %7s %7s %9s %11s %9s\n' workload tool wall_s wall_x cpu_x rss_MB trace_MB "MB/Mpair" analyse_s
+echo "$workloads" | while IFS='|' read -r wname wcmd; do
+	base_wall=$(median 1 "res.$wname.baseline")
+	base_cpu=$(median 2 "res.$wname.baseline")
+	for tool in $tools; do
+		f=res.$wname.$tool
+		[ -f "$f" ] || continue
+		wall=$(median 1 "$f")
+		cpu=$(median 2 "$f")
+		rss=$(median 3 "$f")
+		bytes=$(median 4 "$f")
+		ana=$(median 5 "$f")
+		case $wname in churn-2t) mp=$((2 * pairs)) ;; churn-deep) mp=$(n 1000000) ;; python3) mp=0 ;; *) mp=$pairs ;; esac
+		awk -v w="$wname" -v t="$tool" -v wall="$wall" -v bw="$base_wall" -v cpu="$cpu" -v bc="$base_cpu" \
+			-v rss="$rss" -v bytes="$bytes" -v ana="$ana" -v mp="$mp" 'BEGIN {
+			per = (t == "baseline" || mp == 0) ? "-" : sprintf("%.3f", bytes / 1e6 / (mp / 1e6));
+			printf "%-11s %-19s %9.3f %7.2f %7.2f %7.1f %9.3f %11s %9s\n", w, t, wall, wall / bw,
+				cpu / bc, rss / 1024, (t == "baseline") ? 0 : bytes / 1e6, per, ana
+		}'
+	done
+done
