@@ -20,6 +20,11 @@ int hc_cmd_soak(int argc, char **argv);   /* soak.c */
 int hc_cmd_diff(int argc, char **argv);   /* diff.c */
 int hc_cmd_symbolize(int argc, char **argv); /* symbolize.c */
 
+/* The command line of a command that takes one trace and no options but
+ * --help: 0 and *path set, 1 when help was printed (exit 0), -1 after a
+ * usage message (exit HC_EXIT_USAGE). */
+int hc_one_trace_arg(int argc, char **argv, const char *usage, const char **path);
+
 /* One error line on stderr: "heapcreep: <message>" (lowercase, no full stop). */
 static inline void hc_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static inline void hc_err(const char *fmt, ...)

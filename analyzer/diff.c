@@ -453,16 +453,6 @@ static void put_line(FILE *f, const char *s)
 	fputs(max < COLUMNS ? "...\n" : "\n", f);
 }
 
-/* A source path's last two components, as the report shows it. */
-static const char *short_file(const char *path)
-{
-	const char *p = path + strlen(path);
-	int slashes = 0;
-	while (p > path && slashes < 2)
-		if (*--p == '/')
-			slashes++;
-	return slashes == 2 ? p + 1 : path;
-}
 
 struct where {
 	char at[512], from[512];
@@ -479,7 +469,7 @@ static void where_frame(void *ctx, const struct hc_frame_out *f)
 	if (w->nframes++ == 0) {
 		if (f->function && f->file)
 			snprintf(w->at, sizeof(w->at), "at %s (%s:%u)", f->function,
-				 short_file(f->file), f->line);
+				 hc_short_path(f->file), f->line);
 		else if (f->function)
 			snprintf(w->at, sizeof(w->at), "at %s (in %s)", f->function,
 				 f->module ? base_name(f->module) : "?");

@@ -5,7 +5,6 @@
  * resolved (from deltas to absolute).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -321,27 +320,10 @@ static int dump_record(FILE *f, const struct hc_rec *rec, uint64_t *block_id)
 
 int hc_cmd_dump(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int opt;
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (opt == 'h') {
-			printf("%s\n", usage_line);
-			return 0;
-		}
-		hc_err("dump: unknown option '%s'", argv[optind - 1]);
-		fprintf(stderr, "%s\n", usage_line);
-		return HC_EXIT_USAGE;
-	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "%s\n", usage_line);
-		return HC_EXIT_USAGE;
-	}
-	const char *path = argv[optind];
+	const char *path;
+	int rc = hc_one_trace_arg(argc, argv, usage_line, &path);
+	if (rc)
+		return rc > 0 ? 0 : HC_EXIT_USAGE;
 
 	struct hc_reader r;
 	if (hc_reader_open(&r, path) < 0) {
@@ -352,7 +334,6 @@ int hc_cmd_dump(int argc, char **argv)
 	FILE *f = stdout;
 	struct hc_rec rec;
 	uint64_t block_id = 0, last_type = 0;
-	int rc;
 	while ((rc = hc_reader_next(&r, &rec)) > 0) {
 		if (rec.type != HC_REC_SYMBOLS) /* `symbolize` appends them after END */
 			last_type = rec.type;

@@ -66,3 +66,13 @@ char *hc_fmt_sparkline(char *buf, size_t cap, const double *v, size_t n)
 	}
 	return buf;
 }
+
+const char *hc_short_path(const char *path)
+{
+	const char *p = path + strlen(path);
+	int slashes = 0;
+	while (p > path && slashes < 2)
+		if (*--p == '/')
+			slashes++;
+	return slashes == 2 ? p + 1 : path;
+}

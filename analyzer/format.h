@@ -8,6 +8,9 @@
 char *hc_fmt_bytes(char *buf, size_t cap, double bytes);
 char *hc_fmt_rate(char *buf, size_t cap, double bytes_per_s);
 char *hc_fmt_duration(char *buf, size_t cap, double seconds);
+/* The last two components of a path ("Objects/obmalloc.c"), for display;
+ * points into path. */
+const char *hc_short_path(const char *path);
 /* n values as block characters ▁..█ (UTF-8), scaled from 0 to the maximum. */
 char *hc_fmt_sparkline(char *buf, size_t cap, const double *v, size_t n);
 

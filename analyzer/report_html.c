@@ -40,16 +40,6 @@ static void esc(FILE *f, const char *s)
 		hc_put_html_str(f, s, strlen(s));
 }
 
-/* The last two components of a path, for display (the whole in a title). */
-static const char *short_path(const char *path)
-{
-	const char *p = path + strlen(path);
-	int slashes = 0;
-	while (p > path && slashes < 2)
-		if (*--p == '/')
-			slashes++;
-	return slashes == 2 ? p + 1 : path;
-}
 
 static const char *base_name(const char *path)
 {
@@ -157,7 +147,7 @@ static void put_frame_li(FILE *f, const struct hc_frame_out *fo)
 			fputs(" <span class=\"loc\" title=\"", f);
 			esc(f, fo->file);
 			fprintf(f, ":%u\">", fo->line);
-			esc(f, short_path(fo->file));
+			esc(f, hc_short_path(fo->file));
 			fprintf(f, ":%u</span>", fo->line);
 		} else if (fo->module) {
 			fputs(" <span class=\"loc\" title=\"", f);
@@ -1008,7 +998,7 @@ static void frame_list(struct irender *r, uint32_t id)
 		fputs(r->v ? "all growth" : "all retained bytes", r->f);
 	if (x->file) {
 		fputs(" <span class=\"loc\">", r->f);
-		esc(r->f, short_path(x->file));
+		esc(r->f, hc_short_path(x->file));
 		fprintf(r->f, ":%u</span>", x->line);
 	}
 	if (n) {

@@ -45,18 +45,6 @@ static void put_arg(FILE *f, const char *p, size_t n)
 		hc_put_quoted(f, p, n);
 }
 
-/* A source path, shortened to its last two components for 80 columns. */
-static void put_file(FILE *f, const char *path)
-{
-	const char *cut = path, *p = path + strlen(path);
-	int slashes = 0;
-	while (p > path && slashes < 2)
-		if (*--p == '/')
-			slashes++;
-	if (slashes == 2)
-		cut = p + 1;
-	put_text(f, cut);
-}
 
 /* Prose wrapped at 78 columns with an indent. */
 static void put_wrapped(FILE *f, const char *text, int indent)
@@ -95,11 +83,11 @@ static void frame_line(void *ctx, const struct hc_frame_out *f)
 		put_text(out, f->function);
 		if (f->file) {
 			fprintf(out, "  %s", st->dim);
-			put_file(out, f->file);
+			put_text(out, hc_short_path(f->file));
 			fprintf(out, ":%u%s", f->line, st->off);
 		} else if (f->module) {
 			fprintf(out, "  %sin ", st->dim);
-			put_file(out, f->module);
+			put_text(out, hc_short_path(f->module));
 			fputs(st->off, out);
 		}
 	} else if (f->module) {

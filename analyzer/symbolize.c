@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,25 +327,9 @@ out:
 
 int hc_cmd_symbolize(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int opt;
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (opt == 'h') {
-			printf("%s\n", usage_line);
-			return 0;
-		}
-		hc_err("symbolize: unknown option '%s'", argv[optind - 1]);
-		fprintf(stderr, "%s\n", usage_line);
-		return HC_EXIT_USAGE;
-	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "%s\n", usage_line);
-		return HC_EXIT_USAGE;
-	}
-	return hc_symbolize_file(argv[optind], 0) ? HC_EXIT_USAGE : 0;
+	const char *path;
+	int rc = hc_one_trace_arg(argc, argv, usage_line, &path);
+	if (rc)
+		return rc > 0 ? 0 : HC_EXIT_USAGE;
+	return hc_symbolize_file(path, 0) ? HC_EXIT_USAGE : 0;
 }

@@ -81,9 +81,11 @@ static inline struct hc_ring *ring_or_count(void)
 	return r;
 }
 
-/* Inlined into both callers, so that the frames above the unwinder are
- * the same (SKIP). */
-static inline __attribute__((always_inline)) void record_alloc_at(void *p, size_t size, uint64_t ts)
+/* An ALLOC event, or a REALLOC when old is set (its free at ts_free), with
+ * the stack. Inlined into both callers, so that the frames above the
+ * unwinder are the same (SKIP). */
+static inline __attribute__((always_inline)) void record_alloc_at(void *old, void *p, size_t size,
+								  uint64_t ts_free, uint64_t ts)
 {
 	struct hc_ring *r = ring_or_count();
 	if (!r)
@@ -94,14 +96,20 @@ static inline __attribute__((always_inline)) void record_alloc_at(void *p, size_
 	int n = hc_unwind(r, frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP, &h,
 			  &stack);
 	push_stack(r, stack, n, h);
-	uint64_t *e = hc_ring_reserve(r, 5);
+	unsigned words = old ? 7 : 5;
+	uint64_t *e = hc_ring_reserve(r, words);
 	if (e) {
-		e[0] = HC_EV_HDR(HC_EV_ALLOC, 5, 0);
-		e[1] = (uint64_t)p;
-		e[2] = size;
-		e[3] = ts;
-		e[4] = h;
-		hc_ring_commit(r, 5);
+		uint64_t *f = e + 1;
+		e[0] = HC_EV_HDR(old ? HC_EV_REALLOC : HC_EV_ALLOC, words, 0);
+		if (old)
+			*f++ = (uint64_t)old;
+		*f++ = (uint64_t)p;
+		*f++ = size;
+		if (old)
+			*f++ = ts_free;
+		*f++ = ts;
+		*f = h;
+		hc_ring_commit(r, words);
 	}
 	if (hc_config.sample_bytes)
 		hc_sampled_add(p);
@@ -112,7 +120,7 @@ __attribute__((noinline)) void hc_record_alloc(void *p, size_t size)
 {
 	uint64_t ts = hc_stamp_after(); /* after the real allocator returned p */
 	maybe_start();
-	record_alloc_at(p, size, ts);
+	record_alloc_at(NULL, p, size, 0, ts);
 }
 
 __attribute__((noinline)) void hc_record_free(void *p, uint64_t ts)
@@ -141,33 +149,8 @@ __attribute__((noinline)) void hc_record_realloc(void *old, void *p, size_t size
 			hc_record_free(old, ts_free);
 		return;
 	}
-	if (!old) { /* the old block was not sampled: only the new one counts */
-		record_alloc_at(p, size, ts);
-		return;
-	}
-	struct hc_ring *r = ring_or_count();
-	if (!r)
-		return;
-	uint64_t frames[HC_MAX_FRAMES + SKIP + 1];
-	uint64_t h;
-	const uint64_t *stack;
-	int n = hc_unwind(r, frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP, &h,
-			  &stack);
-	push_stack(r, stack, n, h);
-	uint64_t *e = hc_ring_reserve(r, 7);
-	if (e) {
-		e[0] = HC_EV_HDR(HC_EV_REALLOC, 7, 0);
-		e[1] = (uint64_t)old;
-		e[2] = (uint64_t)p;
-		e[3] = size;
-		e[4] = ts_free;
-		e[5] = ts;
-		e[6] = h;
-		hc_ring_commit(r, 7);
-	}
-	if (hc_config.sample_bytes)
-		hc_sampled_add(p);
-	hc_thread_return_borrowed(r);
+	/* old NULL: it was not sampled, only the new block counts */
+	record_alloc_at(old, p, size, ts_free, ts);
 }
 
 void hc_record_exit(int how)
