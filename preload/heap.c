@@ -11,6 +11,8 @@
 
 #include "mem.h"
 
+#define likely(x) __builtin_expect(!!(x), 1)
+
 struct hc_stack_slot {
 	uint64_t hash; /* 0: empty */
 	uint32_t id;
@@ -276,11 +278,19 @@ uint32_t hc_heap_intern(struct hc_heap *h, uint64_t hash, int *created)
 	return id;
 }
 
-static void mark_dirty(struct hc_heap *h, uint32_t site)
+static void mark_dirty_slow(struct hc_heap *h, uint32_t site);
+
+/* Most events touch a site already dirty this interval: inline that test. */
+static inline void mark_dirty(struct hc_heap *h, uint32_t site)
+{
+	if (likely(h->sites[site].dirty))
+		return;
+	mark_dirty_slow(h, site);
+}
+
+static void mark_dirty_slow(struct hc_heap *h, uint32_t site)
 {
 	struct hc_site *s = &h->sites[site];
-	if (s->dirty)
-		return;
 	if (grow_array((void **)&h->dirty, &h->dirty_cap, sizeof(*h->dirty), h->ndirty + 1)) {
 		h->dropped++;
 		return;
@@ -292,13 +302,22 @@ static void mark_dirty(struct hc_heap *h, uint32_t site)
 /* In sampled mode a recorded block of size z stands for z / (1 - e^(-z/R))
  * bytes (the inverse of its chance to be sampled), i.e. that many bytes over
  * z blocks' worth of such blocks. Exact mode: itself. */
-static void weigh(const struct hc_heap *h, uint64_t size, int64_t *bytes, int64_t *blocks)
+static void weigh_sampled(const struct hc_heap *h, uint64_t size, int64_t *bytes,
+			  int64_t *blocks);
+
+static inline void weigh(const struct hc_heap *h, uint64_t size, int64_t *bytes, int64_t *blocks)
 {
-	if (!h->sample_bytes) {
+	if (likely(!h->sample_bytes)) {
 		*bytes = (int64_t)size;
 		*blocks = 1;
 		return;
 	}
+	weigh_sampled(h, size, bytes, blocks);
+}
+
+static void weigh_sampled(const struct hc_heap *h, uint64_t size, int64_t *bytes,
+			  int64_t *blocks)
+{
 	double z = size ? (double)size : 1.0;
 	double w = z / -expm1(-z / (double)h->sample_bytes);
 	*bytes = llround(w);
