@@ -580,23 +580,7 @@ static void diff_text(FILE *f, const struct hc_diff *d, struct hc_analysis *base
 
 static void json_frame(void *ctx, const struct hc_frame_out *f)
 {
-	struct hc_json *j = ctx;
-	hc_json_object_inline(j, NULL);
-	hc_json_str(j, "function", f->function);
-	hc_json_str(j, "file", f->file);
-	if (f->line)
-		hc_json_u64(j, "line", f->line);
-	else
-		hc_json_null(j, "line");
-	hc_json_str(j, "module", f->module);
-	char addr[24];
-	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)f->offset);
-	if (f->module)
-		hc_json_str(j, "offset", addr);
-	else
-		hc_json_null(j, "offset");
-	hc_json_bool(j, "inlined", f->inlined);
-	hc_json_end(j);
+	hc_report_json_frame(ctx, f, 1);
 }
 
 static const char *verdict_json(int v)

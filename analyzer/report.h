@@ -25,6 +25,10 @@ double hc_report_site_growth(const struct hc_model *m, const struct hc_site *s);
  * records again (for the mappings). Returns 0, or -ENOMEM / -EIO; a write
  * error is left on f. */
 int hc_report_pprof(FILE *f, struct hc_analysis *a);
+struct hc_json;
+/* report_json.c: one frame as a JSON object: with its address, or (by
+ * offset, stable across runs for diff) its offset in the module. */
+void hc_report_json_frame(struct hc_json *j, const struct hc_frame_out *f, int by_offset);
 /* report.c: the stderr line for a trace that is not whole, and the exit
  * status it means (0, or 2 for a corrupt or unreadable trace). */
 int hc_report_status(const struct hc_analysis *a, int rc);

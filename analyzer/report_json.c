@@ -115,9 +115,8 @@ static void settings_object(struct hc_json *j, struct hc_analysis *a)
 	hc_json_end(j);
 }
 
-static void frame_obj(void *ctx, const struct hc_frame_out *f)
+void hc_report_json_frame(struct hc_json *j, const struct hc_frame_out *f, int by_offset)
 {
-	struct hc_json *j = ctx;
 	hc_json_object_inline(j, NULL);
 	hc_json_str(j, "function", f->function);
 	hc_json_str(j, "file", f->file);
@@ -127,10 +126,21 @@ static void frame_obj(void *ctx, const struct hc_frame_out *f)
 		hc_json_null(j, "line");
 	hc_json_str(j, "module", f->module);
 	char addr[24];
-	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)f->address);
-	hc_json_str(j, "address", addr);
+	snprintf(addr, sizeof(addr), "0x%llx",
+		 (unsigned long long)(by_offset ? f->offset : f->address));
+	if (!by_offset)
+		hc_json_str(j, "address", addr);
+	else if (f->module)
+		hc_json_str(j, "offset", addr);
+	else
+		hc_json_null(j, "offset");
 	hc_json_bool(j, "inlined", f->inlined);
 	hc_json_end(j);
+}
+
+static void frame_obj(void *ctx, const struct hc_frame_out *f)
+{
+	hc_report_json_frame(ctx, f, 0);
 }
 
 static void series(struct hc_json *j, const char *key, const double *v, size_t n)
