@@ -96,6 +96,7 @@ static const char *errstr(int err)
 	case EBADF: return "Bad file descriptor";
 	case EPIPE: return "Broken pipe";
 	case ENAMETOOLONG: return "File name too long";
+	case EINTR: return "Interrupted system call (on every retry)";
 	default: return "error";
 	}
 }

@@ -55,15 +55,22 @@ static int reserve(uint8_t **buf, size_t *cap, size_t len, size_t need)
 	return 0;
 }
 
+/* Writes everything, retrying EINTR, but not for ever: a descriptor that
+ * only ever answers EINTR would keep the collector (and, once the rings are
+ * full, the program) waiting. */
+#define MAX_EINTR 1000
+
 static int write_all(struct hc_writer *w, const uint8_t *p, size_t n)
 {
+	int interrupted = 0;
 	while (n > 0) {
 		ssize_t k = write(w->fd, p, n);
 		if (k < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR && ++interrupted < MAX_EINTR)
 				continue;
 			return -errno;
 		}
+		interrupted = 0;
 		if (k == 0)
 			return -EIO;
 		p += k;
