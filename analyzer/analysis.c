@@ -12,15 +12,14 @@
 #include "heapcreep/trace.h"
 #include "heapcreep/units.h"
 
-static void feed_symbols(void *ctx, const struct hc_rec *rec)
+static int feed_symbols(void *ctx, const struct hc_rec *rec)
 {
 	struct hc_analysis *a = ctx;
-	if (!a->sym)
-		return;
 	if (rec->type == HC_REC_MODULES)
-		hc_symbols_add_modules(a->sym, rec);
-	else if (rec->type == HC_REC_SYMBOLS)
-		hc_symbols_add_stored(a->sym, rec);
+		return hc_symbols_add_modules(a->sym, rec);
+	if (rec->type == HC_REC_SYMBOLS)
+		return hc_symbols_add_stored(a->sym, rec);
+	return 0;
 }
 
 int hc_analysis_open(struct hc_analysis *a, const char *path, const struct hc_detect_opts *o)

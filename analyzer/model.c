@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,6 +157,31 @@ static struct aging heap_pop(struct aging_heap *h)
 
 typedef int (*record_fn)(struct hc_model *m, const struct hc_rec *rec, void *ctx);
 
+/* A record a pass could not take makes the trace corrupt from there, as if
+ * the reader had found it: the summary (and so every report and the gate)
+ * says where, and what was read before is still analysed. */
+static void corrupt_at(struct hc_model *m, struct hc_reader *r, const struct hc_rec *rec, int err)
+{
+	if (err == -ENOMEM) {
+		snprintf(r->message, sizeof(r->message),
+			 "cannot allocate memory for the %s record at byte offset %llu",
+			 hc_record_name(rec->type), (unsigned long long)rec->chunk_offset);
+		r->status = HC_READ_CORRUPT;
+		r->stop_offset = rec->chunk_offset;
+		snprintf(r->reason, sizeof(r->reason), "out of memory");
+	} else {
+		hc_reader_fail_record(r, rec, hc_record_name(rec->type));
+	}
+	struct hc_summary *s = &m->sum;
+	if (s->status == HC_READ_CORRUPT && s->stop_offset <= r->stop_offset)
+		return; /* an earlier pass stopped there already, or before */
+	s->status = HC_READ_CORRUPT;
+	s->stop_offset = r->stop_offset;
+	s->complete = 0;
+	snprintf(s->reason, sizeof(s->reason), "%s", r->reason);
+	snprintf(s->message, sizeof(s->message), "%s", r->message);
+}
+
 /* One pass over the trace; stops early when fn returns 1. */
 static int each_record(struct hc_model *m, record_fn fn, void *ctx)
 {
@@ -167,8 +193,8 @@ static int each_record(struct hc_model *m, record_fn fn, void *ctx)
 	while ((rc = hc_reader_next(&r, &rec)) == 1) {
 		int stop = fn(m, &rec, ctx);
 		if (stop < 0) {
-			hc_reader_fail_record(&r, &rec, "malformed record");
-			rc = stop;
+			corrupt_at(m, &r, &rec, stop);
+			rc = stop == -ENOMEM ? -ENOMEM : 0;
 			break;
 		}
 		if (stop)
@@ -251,6 +277,7 @@ static void find_end(struct hc_model *m)
 struct pass2 {
 	double t;             /* time of the snapshot being read */
 	size_t cap;
+	uint64_t stacks;      /* STACK records so far: ids are dense, in order */
 	uint64_t shim_lo[8], shim_hi[8];
 	int nshim;
 };
@@ -269,8 +296,11 @@ static struct hc_site *site_at(struct hc_model *m, uint64_t id, size_t *cap)
 static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 {
 	struct pass2 *p = ctx;
-	if (m->on_record)
-		m->on_record(m->on_record_ctx, rec);
+	if (m->on_record) {
+		int e = m->on_record(m->on_record_ctx, rec);
+		if (e)
+			return e;
+	}
 	switch (rec->type) {
 	case HC_REC_SNAPSHOT: {
 		struct hc_snapshot_rec s;
@@ -301,6 +331,11 @@ static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		uint64_t id, n, addr = 0; /* frames are deltas from the previous */
 		if (hc_decode_stack_begin(rec, &c, &id, &n) || n > 4096)
 			return -EBADMSG;
+		/* Ids are given in order from 0: one beyond the next is not a
+		 * trace we wrote, and must not size our tables. */
+		if (id > p->stacks)
+			return -EBADMSG;
+		p->stacks++;
 		struct hc_site *s = site_at(m, id, &p->cap);
 		if (!s)
 			return -ENOMEM;
@@ -329,9 +364,9 @@ static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		for (uint64_t i = 0; i < count; i++) {
 			if (hc_decode_site(&c, &e))
 				return -EBADMSG;
-			struct hc_site *s = site_at(m, e.stack, &p->cap);
-			if (!s)
-				return -ENOMEM;
+			if (e.stack >= m->nsites)
+				return -EBADMSG; /* a site of a stack never defined */
+			struct hc_site *s = &m->sites[e.stack];
 			s->live_final = (double)e.live_bytes;
 			s->blocks_final = (double)e.live_blocks;
 			if (p->t > m->end_s + 1e-9)
@@ -644,7 +679,9 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		p->last_block += b.id_delta;
 		m->promoted_blocks++;
 		double ts = (double)b.ts / 1e9;
-		if (b.stack >= m->nsites || !m->sites[b.stack].tracked || ts > m->end_s || !m->nwin)
+		if (b.stack >= m->nsites)
+			return -EBADMSG; /* a block of a stack never defined */
+		if (!m->sites[b.stack].tracked || ts > m->end_s || !m->nwin)
 			return 0;
 		const struct hc_site *s = &m->sites[b.stack];
 		struct block nb = {p->last_block, (uint32_t)b.stack, (uint16_t)window_of(m, ts), 0,
@@ -679,7 +716,7 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 /* --- the whole --------------------------------------------------------------- */
 
 int hc_model_build(struct hc_model *m, const char *path,
-		   void (*on_record)(void *ctx, const struct hc_rec *rec), void *ctx)
+		   int (*on_record)(void *ctx, const struct hc_rec *rec), void *ctx)
 {
 	memset(m, 0, sizeof(*m));
 	m->path = path;
@@ -700,7 +737,7 @@ int hc_model_build(struct hc_model *m, const char *path,
 	while ((rc = hc_reader_next(&r, &rec)) == 1) {
 		int e = pass1(m, &rec, &cap);
 		if (e == -EBADMSG)
-			hc_reader_fail_record(&r, &rec, "malformed record");
+			hc_reader_fail_record(&r, &rec, hc_record_name(rec.type));
 		if (e < 0) {
 			rc = e;
 			break;

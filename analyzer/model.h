@@ -97,8 +97,9 @@ struct hc_model {
 	/* status: 0, or -errno with sum.message saying why */
 	int err;
 	/* called for every record in pass 2 (the symbolizer takes MODULES and
-	 * SYMBOLS from there) */
-	void (*on_record)(void *ctx, const struct hc_rec *rec);
+	 * SYMBOLS from there); -EBADMSG makes the trace corrupt at that record,
+	 * -ENOMEM fails the build */
+	int (*on_record)(void *ctx, const struct hc_rec *rec);
 	void *on_record_ctx;
 };
 
@@ -106,7 +107,7 @@ struct hc_model {
  * (complete or truncated), -errno otherwise (the summary says why).
  * on_record may be NULL. */
 int hc_model_build(struct hc_model *m, const char *path,
-		   void (*on_record)(void *ctx, const struct hc_rec *rec), void *ctx);
+		   int (*on_record)(void *ctx, const struct hc_rec *rec), void *ctx);
 void hc_model_release(struct hc_model *m);
 
 /* Frames of a node (innermost first), pointing into its display site. */

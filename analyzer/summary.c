@@ -35,8 +35,10 @@ static char *copy(const char *p, size_t n)
 
 static int add_header(struct hc_summary *s, const struct hc_rec *rec)
 {
-	if (s->have_header) /* one per trace; a second is counted, not used */
-		return 0;
+	if (s->have_header) { /* one per trace; a second is counted, not used */
+		struct hc_header_rec h;
+		return hc_decode_header(rec, &h) ? -EBADMSG : 0;
+	}
 	uint8_t *body = malloc(rec->len ? rec->len : 1);
 	if (!body)
 		return -ENOMEM;
