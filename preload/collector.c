@@ -47,6 +47,7 @@ static struct {
 	struct hc_heap heap;
 	uint64_t next_snapshot, snapshots, events, corrupt_events;
 	uint64_t last_block_written;
+	uint64_t lost_noted[4];   /* lost events by cause when last noted */
 	/* modules: sorted executable mappings, for "is this frame known" */
 	struct module *mods;
 	size_t nmods, mods_cap;
@@ -488,16 +489,60 @@ static void emit_site(void *ctx, uint32_t id, const struct hc_site *s, const uin
 		hc_rec_end(w);
 }
 
-static uint64_t lost_events(uint64_t *waits)
+enum { LOST_RING_FULL, LOST_NO_RING, LOST_TABLES, LOST_CORRUPT, LOST_CAUSES };
+
+static uint64_t lost_events(uint64_t by_cause[LOST_CAUSES], uint64_t *waits)
 {
-	uint64_t lost = hc_record_lost_no_ring() + C.heap.dropped + C.corrupt_events;
+	by_cause[LOST_RING_FULL] = 0;
+	by_cause[LOST_NO_RING] = hc_record_lost_no_ring();
+	by_cause[LOST_TABLES] = C.heap.dropped;
+	by_cause[LOST_CORRUPT] = C.corrupt_events;
 	*waits = 0;
 	for (struct hc_ring *r = atomic_load_explicit(&hc_rings, memory_order_acquire); r;
 	     r = r->next) {
-		lost += atomic_load_explicit(&r->lost, memory_order_relaxed);
+		by_cause[LOST_RING_FULL] += atomic_load_explicit(&r->lost, memory_order_relaxed);
 		*waits += atomic_load_explicit(&r->waits, memory_order_relaxed);
 	}
+	uint64_t lost = 0;
+	for (int i = 0; i < LOST_CAUSES; i++)
+		lost += by_cause[i];
 	return lost;
+}
+
+/* Lost events are in every SNAPSHOT; the NOTE says why. One when a cause
+ * first appears and one each time its count has doubled since, so a run
+ * that keeps losing leaves a few dozen notes, not one per snapshot. */
+static void note_lost(const uint64_t by_cause[LOST_CAUSES])
+{
+	static const char *const why[LOST_CAUSES] = {
+		"the thread's ring stayed full for HEAPCREEP_WAIT (the collector fell behind, "
+		"or its disk hung)",
+		NULL,
+		"the collector's tables could not grow (out of memory)",
+		"malformed events in a ring",
+	};
+	for (int i = 0; i < LOST_CAUSES; i++) {
+		uint64_t n = by_cause[i], was = C.lost_noted[i];
+		if (!n || (was && n < 2 * was))
+			continue;
+		C.lost_noted[i] = n;
+		char msg[256];
+		if (i == LOST_NO_RING) {
+			uint64_t f[HC_RING_FAIL_CAUSES];
+			hc_thread_ring_failures(f);
+			hc_fmt(msg, sizeof(msg),
+			       "%llu events lost so far: a thread could get no ring (%llu times "
+			       "no memory to map one, %llu times all %d rings in use, %llu times "
+			       "the collector stuck)",
+			       (unsigned long long)n, (unsigned long long)f[HC_RING_FAIL_NOMEM],
+			       (unsigned long long)f[HC_RING_FAIL_LIMIT], HC_MAX_RINGS,
+			       (unsigned long long)f[HC_RING_FAIL_STUCK]);
+		} else {
+			hc_fmt(msg, sizeof(msg), "%llu events lost so far: %s", (unsigned long long)n,
+			       why[i]);
+		}
+		note(HC_NOTE_WARNING, msg);
+	}
 }
 
 static void write_threads(void)
@@ -541,7 +586,8 @@ static void snapshot(void)
 	uint64_t now = hc_stamp_after();
 	uint64_t age = (uint64_t)((double)hc_config.promotion_ns / hc_ns_per_stamp());
 	hc_heap_promote(h, now > age ? now - age : 0, emit_block, NULL);
-	uint64_t waits, lost = lost_events(&waits);
+	uint64_t by_cause[LOST_CAUSES], waits, lost = lost_events(by_cause, &waits);
+	note_lost(by_cause);
 	hc_rec_begin(w, HC_REC_SNAPSHOT);
 	hc_rec_u(w, rel(now));
 	hc_rec_u(w, hc_proc_rss());
@@ -569,7 +615,6 @@ static void stop_tracing(const char *why, int err)
 {
 	char msg[4200];
 	hc_fmt(msg, sizeof(msg), "tracing stopped: %s '%s': %s", why, C.path, errstr(-err));
-	hc_log("%s", msg);
 	atomic_store(&hc_tracing, HC_OFF);
 	/* Try to leave the reason in the trace, if it still takes writes. */
 	hc_writer_recover(&C.w);
@@ -581,6 +626,13 @@ static void stop_tracing(const char *why, int err)
 	hc_writer_flush(&C.w);
 	close(C.fd);
 	C.fd = -1;
+	/* Not one chunk made it (no memory for the writer's buffers, say): a
+	 * file with no record in it would only say "empty" or "incomplete"
+	 * where the reason is this line. The file is ours (O_EXCL). */
+	if (C.w.good_bytes <= HC_FILE_HEADER_SIZE && !unlink(C.path))
+		hc_log("%s; no trace left", msg);
+	else
+		hc_log("%s", msg);
 }
 
 /* Drains everything published before the request, then writes. Returns 1
@@ -837,6 +889,8 @@ void hc_collector_postfork_child(void)
 			atomic_store(&r->state, HC_RING_FREE); /* its thread is gone */
 	}
 	hc_pid = getpid();
+	hc_thread_postfork_child();
+	memset(C.lost_noted, 0, sizeof(C.lost_noted));
 	hc_sampled_reset();
 	hc_clock_reset();
 	hc_t0 = hc_stamp_after();

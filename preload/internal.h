@@ -144,6 +144,7 @@ struct hc_tls {
 	struct hc_ring *ring;
 	int64_t sample_left;     /* bytes until the next sampled byte */
 	uint64_t rng;
+	uint64_t ring_retry_at;  /* no ring could be had: hc_now() of the next try */
 };
 enum { HC_THREAD_NEW, HC_THREAD_ACTIVE, HC_THREAD_EXITED };
 
@@ -156,6 +157,13 @@ struct hc_ring *hc_thread_ring(void) HC_HIDDEN;
 /* After the thread's last destructor ran: a ring borrowed for one event. */
 void hc_thread_return_borrowed(struct hc_ring *r) HC_HIDDEN;
 int hc_thread_init(void) HC_HIDDEN;
+/* At most this many rings, whatever the number of threads. */
+#define HC_MAX_RINGS 4096
+/* Times a thread got no ring, by cause: no memory to map one, HC_MAX_RINGS
+ * in use, or rings of exited threads waiting for a collector that is stuck. */
+enum { HC_RING_FAIL_NOMEM, HC_RING_FAIL_LIMIT, HC_RING_FAIL_STUCK, HC_RING_FAIL_CAUSES };
+void hc_thread_ring_failures(uint64_t out[HC_RING_FAIL_CAUSES]) HC_HIDDEN;
+void hc_thread_postfork_child(void) HC_HIDDEN;
 
 /* --- ring.c: single-producer single-consumer byte rings ------------------ */
 
@@ -208,6 +216,7 @@ struct hc_ring {
 	/* producer's line */
 	_Atomic uint64_t head;
 	uint64_t tail_cache;
+	uint64_t gave_up_tail;      /* tail when a wait last timed out, + 1 */
 	_Atomic uint64_t lost;      /* events dropped after waiting wait_ns */
 	_Atomic uint64_t waits;     /* times the producer had to wait */
 	/* consumer's line */
@@ -231,6 +240,8 @@ struct hc_ring {
 
 /* Ring registry: an append-only lock-free list, rings recycled, never freed. */
 extern _Atomic(struct hc_ring *) hc_rings HC_HIDDEN;
+/* DEAD rings the collector has drained and made FREE, ever. */
+extern _Atomic uint64_t hc_rings_recycled HC_HIDDEN;
 struct hc_ring *hc_ring_new(size_t size) HC_HIDDEN;
 /* Producer: returns a pointer to `words` 8-byte words of room, or NULL when
  * the event must be dropped (counted); commit with hc_ring_commit. */

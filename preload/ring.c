@@ -7,16 +7,20 @@
  * is published in the same head store as the event after it.
  * A full ring makes the producer wait for the collector (no silent drop);
  * after waiting HEAPCREEP_WAIT the event is dropped and counted, so a stuck
- * collector (a hung disk) can slow the program but never hang it.
+ * collector (a hung disk) can slow the program but never hang it. Once a
+ * wait has timed out, the ring drops at once until the collector moves its
+ * tail again: a collector stuck in write() costs one wait, not one per event.
  */
 #include <sched.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "internal.h"
 #include "mem.h"
 
 _Atomic(struct hc_ring *) hc_rings;
+_Atomic uint64_t hc_rings_recycled;
 
 /* Producer-only scratch: the pad to publish with the next commit. */
 static __thread unsigned pending_pad __attribute__((tls_model("initial-exec")));
@@ -38,6 +42,7 @@ void hc_ring_reset(struct hc_ring *r)
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	atomic_store_explicit(&r->tail, head, memory_order_relaxed);
 	r->tail_cache = head;
+	r->gave_up_tail = 0;
 	memset(r->known, 0, sizeof(r->known));
 }
 
@@ -53,6 +58,11 @@ static int wait_for_room(struct hc_ring *r, uint64_t head, uint64_t need)
 {
 	uint64_t deadline = 0;
 	long nap = 20000;
+	if (r->gave_up_tail) {
+		if (r->gave_up_tail - 1 == r->tail_cache)
+			return -1; /* the collector has not moved since the last wait timed out */
+		r->gave_up_tail = 0;
+	}
 	atomic_fetch_add_explicit(&r->waits, 1, memory_order_relaxed);
 	for (int i = 0;; i++) {
 		if (atomic_load_explicit(&hc_tracing, memory_order_relaxed) == HC_OFF)
@@ -71,10 +81,12 @@ static int wait_for_room(struct hc_ring *r, uint64_t head, uint64_t need)
 			continue;
 		}
 		uint64_t now = hc_now();
-		if (!deadline)
+		if (!deadline) {
 			deadline = now + hc_config.wait_ns;
-		else if (now >= deadline)
+		} else if (now >= deadline) {
+			r->gave_up_tail = r->tail_cache + 1;
 			return -1;
+		}
 		pause_ns(nap);
 		if (nap < 1000000)
 			nap *= 2;
@@ -145,9 +157,14 @@ size_t hc_ring_drain(struct hc_ring *r, void (*fn)(void *ctx, const uint64_t *e)
 	/* Release: the producer may reuse the space once it sees this tail. */
 	atomic_store_explicit(&r->tail, tail, memory_order_release);
 	if (state == HC_RING_DEAD) {
+		/* Its thread is gone and no one else writes it: give the pages
+		 * back, so rings kept for recycling cost address space only. */
+		madvise(r->data, r->size, MADV_DONTNEED);
 		int dead = HC_RING_DEAD;
-		atomic_compare_exchange_strong_explicit(&r->state, &dead, HC_RING_FREE,
-							memory_order_release, memory_order_relaxed);
+		if (atomic_compare_exchange_strong_explicit(&r->state, &dead, HC_RING_FREE,
+							    memory_order_release,
+							    memory_order_relaxed))
+			atomic_fetch_add_explicit(&hc_rings_recycled, 1, memory_order_release);
 	}
 	return n;
 }

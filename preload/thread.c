@@ -5,33 +5,130 @@
  * so events from other libraries' late TLS destructors are still caught.
  * Events after that (the very end of thread exit) borrow a ring for the one
  * event. Never allocates from the traced heap.
+ *
+ * Ring memory is bounded. A full ring holds its thread back, but a thread
+ * that lives briefly always starts on an empty ring, so under thread churn
+ * nothing would hold the program back if the collector fell behind: rings of
+ * exited threads would pile up undrained. So once HC_MAX_DEAD of them wait
+ * for the collector, a new thread waits (at most HEAPCREEP_WAIT, as a full
+ * ring does) for one to be recycled instead of mapping another. If none is
+ * recycled in that time the collector is stuck (a hung disk): until it
+ * recycles again, new threads get no ring rather than wait in turn. There
+ * are never more than HC_MAX_RINGS. A thread that gets no ring loses its
+ * events (counted, with the cause) and asks again after HC_RETRY_NS.
  */
 #include <limits.h>
 #include <pthread.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
+
+#define HC_MAX_DEAD 16
+#define HC_RETRY_NS 10000000u
 
 __thread struct hc_tls hc_tls __attribute__((tls_model("initial-exec")));
 
 static pthread_key_t key;
 static int key_ok;
+static _Atomic uint32_t nrings;
+/* hc_rings_recycled when a wait for a recycled ring last timed out, + 1:
+ * until the collector recycles again, new threads do not wait. */
+static _Atomic uint64_t gave_up_at;
+static _Atomic uint64_t fails[HC_RING_FAIL_CAUSES];
+
+void hc_thread_ring_failures(uint64_t out[HC_RING_FAIL_CAUSES])
+{
+	for (int i = 0; i < HC_RING_FAIL_CAUSES; i++)
+		out[i] = atomic_load_explicit(&fails[i], memory_order_relaxed);
+}
+
+static struct hc_ring *fail(int cause)
+{
+	atomic_fetch_add_explicit(&fails[cause], 1, memory_order_relaxed);
+	return NULL;
+}
+
+void hc_thread_postfork_child(void)
+{
+	atomic_store(&gave_up_at, 0);
+	for (int i = 0; i < HC_RING_FAIL_CAUSES; i++)
+		atomic_store(&fails[i], 0);
+}
+
+/* A FREE ring, taken; *dead counts the rings still waiting to be drained. */
+static struct hc_ring *take_free(unsigned *dead)
+{
+	*dead = 0;
+	for (struct hc_ring *r = atomic_load_explicit(&hc_rings, memory_order_acquire); r;
+	     r = r->next) {
+		int state = atomic_load_explicit(&r->state, memory_order_relaxed);
+		int free_state = HC_RING_FREE;
+		if (state == HC_RING_FREE &&
+		    atomic_compare_exchange_strong_explicit(&r->state, &free_state, HC_RING_OWNED,
+							    memory_order_acquire,
+							    memory_order_relaxed))
+			return r;
+		*dead += state == HC_RING_DEAD;
+	}
+	return NULL;
+}
+
+static int collector_drains(void)
+{
+	return atomic_load_explicit(&hc_tracing, memory_order_relaxed) == HC_ON &&
+	       atomic_load_explicit(&hc_collector_running, memory_order_acquire);
+}
+
+/* A wait for a recycled ring timed out, and none was recycled since. */
+static int collector_stuck(void)
+{
+	uint64_t g = atomic_load_explicit(&gave_up_at, memory_order_relaxed);
+	return g && g - 1 == atomic_load_explicit(&hc_rings_recycled, memory_order_acquire);
+}
 
 static struct hc_ring *acquire(void)
 {
 	struct hc_ring *r;
-	for (r = atomic_load_explicit(&hc_rings, memory_order_acquire); r; r = r->next) {
-		int free_state = HC_RING_FREE;
-		if (atomic_load_explicit(&r->state, memory_order_relaxed) == HC_RING_FREE &&
-		    atomic_compare_exchange_strong_explicit(&r->state, &free_state, HC_RING_OWNED,
-							    memory_order_acquire,
-							    memory_order_relaxed))
+	uint64_t deadline = 0;
+	long nap = 20000;
+	unsigned dead;
+	for (;;) {
+		if ((r = take_free(&dead)))
 			goto owned;
+		uint32_t n = atomic_load_explicit(&nrings, memory_order_relaxed);
+		if (dead < HC_MAX_DEAD && n < HC_MAX_RINGS)
+			break;
+		if (!dead || !collector_drains())
+			break; /* nothing will be recycled: a new ring, if the bound allows */
+		if (collector_stuck())
+			return fail(HC_RING_FAIL_STUCK);
+		uint64_t now = hc_now();
+		if (!deadline) {
+			deadline = now + hc_config.wait_ns;
+		} else if (now >= deadline) {
+			atomic_store_explicit(&gave_up_at,
+					      atomic_load(&hc_rings_recycled) + 1,
+					      memory_order_relaxed);
+			return fail(HC_RING_FAIL_STUCK);
+		}
+		hc_collector_kick();
+		struct timespec ts = {0, nap};
+		nanosleep(&ts, NULL);
+		if (nap < 1000000)
+			nap *= 2;
+	}
+	/* One more ring, if the bound allows (reserved before mapping). */
+	if (atomic_fetch_add_explicit(&nrings, 1, memory_order_relaxed) >= HC_MAX_RINGS) {
+		atomic_fetch_sub_explicit(&nrings, 1, memory_order_relaxed);
+		return fail(HC_RING_FAIL_LIMIT);
 	}
 	r = hc_ring_new(hc_config.ring_bytes ? hc_config.ring_bytes : 1u << 20);
-	if (!r)
-		return NULL;
+	if (!r) {
+		atomic_fetch_sub_explicit(&nrings, 1, memory_order_relaxed);
+		return fail(HC_RING_FAIL_NOMEM);
+	}
 	atomic_store_explicit(&r->state, HC_RING_OWNED, memory_order_relaxed);
 	struct hc_ring *head = atomic_load_explicit(&hc_rings, memory_order_relaxed);
 	do
@@ -94,9 +191,14 @@ struct hc_ring *hc_thread_ring(void)
 	struct hc_tls *t = &hc_tls;
 	if (likely(t->ring != NULL))
 		return t->ring;
+	if (unlikely(t->ring_retry_at) && hc_now() < t->ring_retry_at)
+		return NULL; /* no ring a moment ago: do not ask on every event */
 	struct hc_ring *r = acquire();
-	if (!r)
+	if (!r) {
+		t->ring_retry_at = hc_now() + HC_RETRY_NS;
 		return NULL;
+	}
+	t->ring_retry_at = 0;
 	if (t->state == HC_THREAD_EXITED)
 		return r; /* borrowed: the caller returns it after one event */
 	t->ring = r;
