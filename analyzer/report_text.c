@@ -45,6 +45,34 @@ static void put_arg(FILE *f, const char *p, size_t n)
 		hc_put_quoted(f, p, n);
 }
 
+/* The shim's warnings and errors (why events were lost, why tracing
+ * stopped): the first few, then how many more. Control characters from the
+ * trace never reach the terminal. */
+static void put_notes(FILE *f, const struct hc_summary *s)
+{
+	enum { SHOWN = 6 };
+	size_t shown = 0, more = s->notes_dropped;
+	char b1[32];
+	for (size_t i = 0; i < s->nnotes; i++) {
+		const struct hc_summary_note *n = &s->notes[i];
+		if (n->level < HC_NOTE_WARNING)
+			continue;
+		if (shown == SHOWN) {
+			more++;
+			continue;
+		}
+		fprintf(f, "  %-13s at %s: ", shown ? "" : "shim said",
+			hc_fmt_duration(b1, sizeof(b1), (double)n->ts / 1e9));
+		for (size_t k = 0; k < n->len; k++) {
+			unsigned char c = (unsigned char)n->message[k];
+			putc(c < 0x20 || c == 0x7f ? '?' : c, f);
+		}
+		putc('\n', f);
+		shown++;
+	}
+	if (more)
+		fprintf(f, "  %-13s and %zu more notes (report -f json lists them)\n", "", more);
+}
 
 /* Prose wrapped at 78 columns with an indent. */
 static void put_wrapped(FILE *f, const char *text, int indent)
@@ -224,6 +252,7 @@ static void run_section(FILE *f, struct hc_analysis *a)
 			hc_fmt_bytes(b1, sizeof(b1), (double)s->header.sample_bytes));
 	fprintf(f, "  lost events   %llu%s\n", (unsigned long long)l->lost_events,
 		l->lost_events ? " (figures are lower bounds)" : "");
+	put_notes(f, s);
 }
 
 void hc_report_text(FILE *f, struct hc_analysis *a, int color)
