@@ -200,4 +200,32 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/libexec/heapcreep
 
 clean:
-	rm -rf build build-san build-tsan
+	rm -rf build build-san build-tsan build-fuzz
+
+# --- fuzzing -----------------------------------------------------------------
+
+# `make fuzz`: the trace reader, summary and decoders under libFuzzer, with
+# ASan and UBSan (clang; libFuzzer is in Debian's libclang-rt-14-dev), in
+# build-fuzz/. tests/t1700-fuzz.sh runs it; `make test-build` builds it
+# where libFuzzer is installed (`make test` installs it first).
+FUZZ_DIR := build-fuzz
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SRC := $(addprefix analyzer/,reader.c decode.c summary.c analysis.c model.c detect.c stats.c symbols.c)
+FUZZ_OBJ := $(FUZZ_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+
+.PHONY: fuzz
+fuzz: $(FUZZ_DIR)/fuzz-reader
+LIBFUZZER := $(wildcard /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a)
+test-build: $(if $(LIBFUZZER),fuzz)
+
+$(FUZZ_DIR)/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) include/heapcreep/trace.h
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $< (fuzz)")
+	$(Q)$(FUZZ_CC) $(HC_CPPFLAGS) $(PKG_CFLAGS) -O1 -g $(HC_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz-reader: tests/fuzz/fuzz-reader.c $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(FUZZ_CC) $(HC_CPPFLAGS) $(PKG_CFLAGS) -O1 -g $(HC_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_OBJ) $(DW_LIBS) $(ZSTD_LIBS) -lm -ldl

@@ -1,0 +1,119 @@
+#!/bin/sh
+# Stress (tests/programs/stress.c): worker threads allocating, reallocating
+# and freeing each other's blocks while short-lived threads are created and
+# joined, two forks (one child execs the program again) in the middle; 10 s
+# in `make test`, 60 s in `make test-long`. No hang, nothing lost, and
+# every process image's trace holds EXACTLY the allocations, frees, bytes
+# and live set that the program counted itself (at the sites whose
+# innermost frame is in the program: libc's own allocations, such as a new
+# thread's TLS, are not the program's).
+. "$(dirname "$0")/lib.sh"
+
+secs=10
+[ "${HC_TEST_LONG:-}" = 1 ] && secs=60
+
+mkdir counts
+start=$(date +%s)
+timeout -s KILL $((secs * 6 + 60)) "$HC" run -o "$TMP/stress.hct" -- "$PROG/stress" $secs "$TMP/counts" >out 2>err
+rc=$?
+took=$(($(date +%s) - start))
+is "$rc" 0 "stress for $secs s under heapcreep run: exit 0, no hang (took $took s)"
+diag "$(cat out)"
+ok "$([ $took -le $((secs * 3 + 10)) ]; echo $?)" "it took $took s for $secs s of work (at most 3x + 10 s)"
+is "$(ls counts | wc -l)" 4 "four process images counted their allocations (parent, two children, one exec)"
+is "$(ls stress.traces 2>/dev/null | wc -l)" 3 "and each left a trace (stress.hct and three in stress.traces/)"
+
+# check.py COUNTS < DUMP: the program's own figures in a trace (from
+# `heapcreep dump`), and those it counted itself.
+cat >check.py <<'EOF'
+import re, sys
+pid = seq = exe = None
+mods = []          # executable mappings of the program itself
+first = {}         # stack id -> innermost frame
+allocs = frees = nbytes = 0
+live = {}          # stack id -> (live bytes, live blocks), the last seen
+lost = None
+in_modules = False
+for line in sys.stdin:
+    if line.startswith("HEADER "):
+        pid = int(re.search(r" pid=(\d+)", line).group(1))
+        seq = int(re.search(r" exec_seq=(\d+)", line).group(1))
+        exe = re.search(r' exe="([^"]*)"', line).group(1)
+    elif line.startswith("MODULES "):
+        in_modules, mods = True, []
+    elif line.startswith("  module "):
+        if in_modules and re.search(r' path="([^"]*)"', line).group(1) == exe:
+            mods.append((int(re.search(r"start=0x([0-9a-f]+)", line).group(1), 16),
+                         int(re.search(r"end=0x([0-9a-f]+)", line).group(1), 16)))
+    elif line.startswith("STACK "):
+        in_modules = False
+        sid = int(re.search(r"id=(\d+)", line).group(1))
+        fr = re.findall(r"0x([0-9a-f]+)", line)
+        first[sid] = int(fr[0], 16) if fr else None
+    elif line.startswith("  site "):
+        f = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", line))
+        a = first.get(f["stack"])
+        if a is None or not any(lo <= a < hi for lo, hi in mods):
+            continue  # not the program's own call
+        allocs += f["allocs"]
+        frees += f["frees"]
+        nbytes += f["bytes_allocated"]
+        live[f["stack"]] = (f["live_bytes"], f["live_blocks"])
+    elif line.startswith("SNAPSHOT "):
+        in_modules = False
+        lost = int(re.search(r" lost_events=(\d+)", line).group(1))
+    elif not line.startswith("  "):
+        in_modules = False
+want = {}
+with open("%s/counts.%d.%d" % (sys.argv[1], pid, seq)) as f:
+    for l in f:
+        k, v = l.split()
+        want[k] = int(v)
+lb = sum(v[0] for v in live.values())
+lk = sum(v[1] for v in live.values())
+print("pid %d image %d: lost %s" % (pid, seq, lost))
+print("trace:   allocs %d frees %d bytes %d live_blocks %d live_bytes %d" % (allocs, frees, nbytes, lk, lb))
+print("program: allocs %d frees %d bytes %d live_blocks %d live_bytes %d" % (
+    want["allocs"], want["frees"], want["bytes"], want["live_blocks"], want["live_bytes"]))
+EOF
+
+# check TRACE: compares the trace with the counts of its process image.
+check() {
+	"$HC" dump "$1" >dump.txt 2>dump.err
+	drc=$?
+	python3 check.py "$TMP/counts" <dump.txt >check.txt 2>check.err
+	is "$drc" 0 "$(basename "$1"): dump reads it whole"
+	sed -n 1,2p check.txt | sed "s/^/# /"
+	is "$(sed -n 's/.*: lost //p' check.txt)" 0 "$(basename "$1"): no event lost"
+	got=$(sed -n 's/^trace: *//p' check.txt)
+	want=$(sed -n 's/^program: *//p' check.txt)
+	is "${got:-none}" "${want:-no counts}" "$(basename "$1"): exactly the program's own figures"
+	[ -s check.err ] && sed 's/^/#   /' check.err
+	"$HC" report -f json "$1" >r.json 2>/dev/null
+	is "$?:$(jget r.json .trace.complete)" "0:true" "$(basename "$1"): report reads it, complete"
+}
+
+for t in stress.hct stress.traces/*.hct; do
+	[ -f "$t" ] && check "$t"
+done
+
+# Heavy thread churn on one CPU for the program and the collector (a busy
+# machine): the shim may slow the program down but must keep up and keep
+# its memory bounded. The untraced run sets the bar.
+/usr/bin/time -f "%M %e" -o base.time taskset -c 0 "$PROG/stress" 1 "$TMP/counts" heavy >/dev/null 2>&1
+HEAPCREEP_OUTPUT="$TMP/one.%p.hct" LD_PRELOAD="$LIB" timeout -s KILL 20 \
+	/usr/bin/time -f "%M %e" -o one.time taskset -c 0 "$PROG/stress" 1 "$TMP/counts" heavy >/dev/null 2>&1
+rc=$?
+read -r base_kb base_s <base.time
+read -r one_kb one_s <one.time 2>/dev/null || one_kb=999999999 one_s=20
+[ $rc -eq 137 ] && one_kb=999999999 one_s=20
+diag "heavy churn, one CPU, 1 s of work: untraced $base_s s, $base_kb KB; traced $one_s s, $one_kb KB (exit $rc)"
+# Exiting threads' rings wait for the collector; past 16 of them a new
+# thread waits for one to be recycled rather than map another.
+is "$rc" 0 "heavy churn, one CPU: the traced run ends (exit 0)"
+ok "$([ "$one_kb" -le $((base_kb + 262144)) ]; echo $?)" \
+	"heavy churn, one CPU: at most 256 MB more memory ($one_kb KB against $base_kb KB)"
+ok "$(awk -v t="$one_s" -v b="$base_s" 'BEGIN { exit !(t <= 5 * b + 2) }'; echo $?)" \
+	"heavy churn, one CPU: within 5x + 2 s ($one_s s against $base_s s)"
+
+done_testing
