@@ -314,4 +314,7 @@ void hc_report_where(struct hc_analysis *a, const struct hc_node *n, char *buf, 
 	struct where_ctx w = {buf, cap, 0};
 	snprintf(buf, cap, "[no stack]");
 	hc_analysis_frames(a, n, 1, first_known, &w);
+	for (char *p = buf; *p; p++) /* names from the trace drive no terminal */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 }

@@ -36,6 +36,15 @@ is "$(cat x.hct)" precious "an existing file is left alone"
 ok "$(test -s x.1.hct && test -s link.1.hct; echo $?)" "the trace goes to x.1.hct, link.1.hct"
 is "$(stat -c %a x.1.hct)" 600 "traces are created with mode 0600"
 
+# Nothing from the environment is recorded but our own variables: not in
+# the records, not in the file's bytes (stored chunks, so nothing hides in
+# zstd), whatever else the environment holds.
+env HC_SECRET_TOKEN=s3cr3t-2b9f HEAPCREEP_OUTPUT=$TMP/env.hct HEAPCREEP_COMPRESS=0 LD_PRELOAD="$LIB" \
+	sh -c 'echo "$HC_SECRET_TOKEN" >/dev/null'
+"$HC" dump env.hct >env.dump
+ok "$(grep -q 'HEAPCREEP_COMPRESS' env.dump; echo $?)" "the trace records our own variables"
+ok "$(! grep -q 's3cr3t-2b9f' env.dump env.hct; echo $?)" "and no other variable of the environment"
+
 # `heapcreep run` with an unusable output directory runs the command
 # untraced, with its status.
 "$HC" run -o /nonexistent/dir/x.hct -- sh -c 'echo out; exit 9' >out 2>err
