@@ -87,7 +87,7 @@ EXPORT void *malloc(size_t size)
 	void *p = hc_real.malloc(size);
 	if (p) {
 		int e = errno;
-		hc_record_alloc(p, size);
+		hc_record_alloc(p, size, HC_CALLER());
 		errno = e;
 	}
 	t->guard--;
@@ -129,15 +129,15 @@ EXPORT void *calloc(size_t n, size_t size)
 	void *p = hc_real.calloc(n, size);
 	if (p) {
 		int e = errno;
-		hc_record_alloc(p, n * size); /* no overflow: calloc succeeded */
+		hc_record_alloc(p, n * size, HC_CALLER()); /* no overflow: calloc succeeded */
 		errno = e;
 	}
 	t->guard--;
 	return p;
 }
 
-/* realloc and reallocarray share this body; always inlined so that both
- * hooks have the same frame depth above hc_record_*. */
+/* realloc and reallocarray share this body; always inlined, so that
+ * HC_CALLER() is the exported hook's caller. */
 static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t size)
 {
 	if (unlikely(old && hc_boot_owns(old))) {
@@ -148,7 +148,7 @@ static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t 
 			memcpy(p, old, n < size ? n : size);
 			if (traced(&hc_tls)) {
 				hc_tls.guard++;
-				hc_record_alloc(p, size);
+				hc_record_alloc(p, size, HC_CALLER());
 				hc_tls.guard--;
 			}
 		}
@@ -172,9 +172,9 @@ static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t 
 	int e = errno;
 	if (p) {
 		if (old)
-			hc_record_realloc(old_traced ? old : NULL, p, size, ts_free, want);
+			hc_record_realloc(old_traced ? old : NULL, p, size, ts_free, want, HC_CALLER());
 		else if (want)
-			hc_record_alloc(p, size);
+			hc_record_alloc(p, size, HC_CALLER());
 	} else if (old && size == 0) {
 		if (old_traced)
 			hc_record_free(old, ts_free); /* glibc's realloc(p, 0) frees p */
@@ -217,7 +217,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	int rc = hc_real.posix_memalign(out, align, size);
 	if (rc == 0) {
 		int e = errno;
-		hc_record_alloc(*out, size);
+		hc_record_alloc(*out, size, HC_CALLER());
 		errno = e;
 	}
 	t->guard--;
@@ -237,7 +237,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		void *p = hc_real.CALL;                                    \
 		if (p) {                                                   \
 			int e = errno;                                     \
-			hc_record_alloc(p, SIZE);                          \
+			hc_record_alloc(p, SIZE, HC_CALLER());             \
 			errno = e;                                         \
 		}                                                          \
 		t->guard--;                                                \

@@ -85,7 +85,7 @@ static const char nothrow_tag; /* std::nothrow is an empty tag: any address */
 			p = next ARGS;                                                    \
 		if (p) {                                                                  \
 			int e = errno;                                                    \
-			hc_record_alloc(p, size);                                         \
+			hc_record_alloc(p, size, HC_CALLER());                            \
 			errno = e;                                                        \
 		}                                                                         \
 		t->guard--;                                                               \

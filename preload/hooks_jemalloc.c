@@ -94,7 +94,7 @@ EXPORT void *mallocx(size_t size, int flags)
 	void *p = raw_mallocx(size, flags);
 	if (p) {
 		int e = errno;
-		hc_record_alloc(p, size);
+		hc_record_alloc(p, size, HC_CALLER());
 		errno = e;
 	}
 	hc_tls.guard--;
@@ -115,7 +115,7 @@ EXPORT void *rallocx(void *old, size_t size, int flags)
 	void *p = raw_rallocx(old, size, flags);
 	if (p) {
 		int e = errno;
-		hc_record_realloc(old_traced ? old : NULL, p, size, ts_free, want);
+		hc_record_realloc(old_traced ? old : NULL, p, size, ts_free, want, HC_CALLER());
 		errno = e;
 	} else if (old_traced && hc_config.sample_bytes) {
 		hc_sampled_add(old);
@@ -140,7 +140,7 @@ EXPORT size_t xallocx(void *p, size_t size, size_t extra, int flags)
 			hc_sampled_add(p); /* not resized: still the sampled block */
 		if (r >= size) {
 			int e = errno;
-			hc_record_realloc(p, p, size, ts_free, 1);
+			hc_record_realloc(p, p, size, ts_free, 1, HC_CALLER());
 			errno = e;
 		}
 		hc_tls.guard--;

@@ -153,9 +153,20 @@ enum { HC_THREAD_NEW, HC_THREAD_ACTIVE, HC_THREAD_EXITED };
 extern __thread struct hc_tls hc_tls __attribute__((tls_model("initial-exec"))) HC_HIDDEN;
 
 /* The calling thread's ring, acquired on first use; NULL if none can be had. */
-struct hc_ring *hc_thread_ring(void) HC_HIDDEN;
-/* After the thread's last destructor ran: a ring borrowed for one event. */
-void hc_thread_return_borrowed(struct hc_ring *r) HC_HIDDEN;
+struct hc_ring *hc_thread_ring_slow(void) HC_HIDDEN;
+static inline struct hc_ring *hc_thread_ring(void)
+{
+	struct hc_ring *r = hc_tls.ring;
+	return likely(r != NULL) ? r : hc_thread_ring_slow();
+}
+/* After the thread's last destructor ran: a ring borrowed for one event,
+ * given back after it. */
+void hc_thread_release(struct hc_ring *r) HC_HIDDEN;
+static inline void hc_thread_return_borrowed(struct hc_ring *r)
+{
+	if (unlikely(r != hc_tls.ring))
+		hc_thread_release(r);
+}
 int hc_thread_init(void) HC_HIDDEN;
 /* At most this many rings, whatever the number of threads. */
 #define HC_MAX_RINGS 4096
@@ -202,14 +213,13 @@ struct hc_unwind_rule {
 
 /* A stack met before (unwind.c): the loads its walk made, to check it. */
 struct hc_stack_memo {
-	uint64_t k3, k4;  /* the hook's return address, the program's first */
 	uint64_t hash;
 	int n;            /* frames the walk returned */
-	int nload;        /* loads to compare (val), then one that was < 4096 */
+	int nload;        /* loads to compare (frames[1..]), then one that was < 4096 */
 	int low_end;
 	uint32_t max_off;
 	uint32_t off[HC_MEMO_FRAMES + 1];
-	uint64_t val[HC_MEMO_FRAMES];
+	uint64_t frames[HC_MEMO_FRAMES + 1]; /* frames[0..1] are the key; 0: empty */
 };
 
 struct hc_ring {
@@ -219,6 +229,7 @@ struct hc_ring {
 	uint64_t gave_up_tail;      /* tail when a wait last timed out, + 1 */
 	_Atomic uint64_t lost;      /* events dropped after waiting wait_ns */
 	_Atomic uint64_t waits;     /* times the producer had to wait */
+	uint64_t pad_pending;       /* a PAD reserved, published with the next commit */
 	/* consumer's line */
 	_Atomic uint64_t tail __attribute__((aligned(64)));
 	/* control */
@@ -244,9 +255,30 @@ extern _Atomic(struct hc_ring *) hc_rings HC_HIDDEN;
 extern _Atomic uint64_t hc_rings_recycled HC_HIDDEN;
 struct hc_ring *hc_ring_new(size_t size) HC_HIDDEN;
 /* Producer: returns a pointer to `words` 8-byte words of room, or NULL when
- * the event must be dropped (counted); commit with hc_ring_commit. */
-uint64_t *hc_ring_reserve(struct hc_ring *r, unsigned words) HC_HIDDEN;
-void hc_ring_commit(struct hc_ring *r, unsigned words) HC_HIDDEN;
+ * the event must be dropped (counted); commit with hc_ring_commit. Inline
+ * for the common case (room before the end, and known to be free); the
+ * rest in ring.c. */
+uint64_t *hc_ring_reserve_slow(struct hc_ring *r, unsigned words) HC_HIDDEN;
+void hc_ring_commit_slow(struct hc_ring *r, uint64_t head) HC_HIDDEN;
+static inline uint64_t *hc_ring_reserve(struct hc_ring *r, unsigned words)
+{
+	uint64_t bytes = (uint64_t)words * 8;
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint64_t off = head & (r->size - 1);
+	if (likely(off + bytes <= r->size && head + bytes - r->tail_cache <= r->size))
+		return (uint64_t *)(r->data + off);
+	return hc_ring_reserve_slow(r, words);
+}
+static inline void hc_ring_commit(struct hc_ring *r, unsigned words)
+{
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	head += r->pad_pending + (uint64_t)words * 8;
+	r->pad_pending = 0;
+	atomic_store_explicit(&r->head, head, memory_order_release);
+	/* Past half full (as last seen), the collector may need waking. */
+	if (unlikely(head - r->tail_cache > r->size / 2))
+		hc_ring_commit_slow(r, head);
+}
 /* Empties a ring's data and stack cache (fork child, recycling). */
 void hc_ring_reset(struct hc_ring *r) HC_HIDDEN;
 /* Consumer (the collector): calls fn for each event published so far, frees
@@ -258,13 +290,33 @@ size_t hc_ring_drain(struct hc_ring *r, void (*fn)(void *ctx, const uint64_t *e)
 /* --- unwind.c ------------------------------------------------------------ */
 
 #define HC_MAX_FRAMES 256
-/* Captures the caller's stack (skipping `skip` shim frames), using frames
- * (room for max + skip + 1) as scratch; returns the count, the frames'
+/* Room a frames buffer needs beyond max: the fallback's shim frames. */
+#define HC_UNWIND_SLACK 8
+
+/* Where a walk starts: the allocating code's frame as its hook sees it, so
+ * that the shim's own frames are never walked. */
+struct hc_frame {
+	uint64_t ip; /* the hook's return address */
+	uint64_t sp; /* the caller's stack pointer once the hook returns */
+	uint64_t bp; /* the caller's RBP */
+};
+/* The calling function's frame, from inside a hook. __builtin_frame_address
+ * makes gcc and clang give the hook a frame pointer: RBP points at the saved
+ * caller's RBP, the return address above it. */
+#define HC_CALLER()                                                             \
+	(&(const struct hc_frame){                                              \
+		.ip = ((const uint64_t *)__builtin_frame_address(0))[1],        \
+		.sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16,     \
+		.bp = ((const uint64_t *)__builtin_frame_address(0))[0],        \
+	})
+
+/* Captures the stack from `from` on, using frames (room for max +
+ * HC_UNWIND_SLACK) as scratch; returns the count, the frames'
  * hc_stack_hash in *hash and where they are in *found (inside frames, or
  * a remembered copy valid until the thread's next call). ring holds the
  * thread's cached unwind rules and stacks (NULL: libunwind only). */
-int hc_unwind(struct hc_ring *ring, uint64_t *frames, int max, int skip, uint64_t *hash,
-	      const uint64_t **found) HC_HIDDEN;
+int hc_unwind(struct hc_ring *ring, const struct hc_frame *from, uint64_t *frames, int max,
+	      uint64_t *hash, const uint64_t **found) HC_HIDDEN;
 /* Bumped when code is mapped or unmapped: cached unwind rules are dropped. */
 extern _Atomic uint32_t hc_code_epoch HC_HIDDEN;
 /* Walks that fell back to libunwind (a frame the fast path does not know). */
@@ -310,11 +362,13 @@ static inline int hc_free_traced(void *p)
 
 /* --- record.c: turning calls into events (the hot path) ------------------ */
 
-void hc_record_alloc(void *p, size_t size) HC_HIDDEN;
+/* from: HC_CALLER() in the hook. */
+void hc_record_alloc(void *p, size_t size, const struct hc_frame *from) HC_HIDDEN;
 void hc_record_free(void *p, uint64_t ts) HC_HIDDEN;
 /* old: NULL when its free is not recorded (sampled mode, unsampled block);
  * want: whether the new block is recorded (hc_sample_want). */
-void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free, int want) HC_HIDDEN;
+void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free, int want,
+		       const struct hc_frame *from) HC_HIDDEN;
 void hc_record_exit(int how) HC_HIDDEN;
 /* Events lost because no ring could be mapped for the thread. */
 uint64_t hc_record_lost_no_ring(void) HC_HIDDEN;

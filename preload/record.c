@@ -13,10 +13,6 @@
 
 #include "internal.h"
 
-/* Frames between unw_backtrace's first entry and the allocating code:
- * hc_unwind, hc_record_*, the hook. Checked by the test-site tests. */
-#define SKIP 3
-
 static _Atomic uint64_t lost_no_ring;
 
 uint64_t hc_record_lost_no_ring(void)
@@ -82,18 +78,18 @@ static inline struct hc_ring *ring_or_count(void)
 }
 
 /* An ALLOC event, or a REALLOC when old is set (its free at ts_free), with
- * the stack. Inlined into both callers, so that the frames above the
- * unwinder are the same (SKIP). */
+ * the stack from the hook's caller on. */
 static inline __attribute__((always_inline)) void record_alloc_at(void *old, void *p, size_t size,
-								  uint64_t ts_free, uint64_t ts)
+								  uint64_t ts_free, uint64_t ts,
+								  const struct hc_frame *from)
 {
 	struct hc_ring *r = ring_or_count();
 	if (!r)
 		return;
-	uint64_t frames[HC_MAX_FRAMES + SKIP + 1];
+	uint64_t frames[HC_MAX_FRAMES + HC_UNWIND_SLACK];
 	uint64_t h;
 	const uint64_t *stack;
-	int n = hc_unwind(r, frames, hc_config.max_frames ? hc_config.max_frames : 64, SKIP, &h,
+	int n = hc_unwind(r, from, frames, hc_config.max_frames ? hc_config.max_frames : 64, &h,
 			  &stack);
 	push_stack(r, stack, n, h);
 	unsigned words = old ? 7 : 5;
@@ -116,14 +112,14 @@ static inline __attribute__((always_inline)) void record_alloc_at(void *old, voi
 	hc_thread_return_borrowed(r);
 }
 
-__attribute__((noinline)) void hc_record_alloc(void *p, size_t size)
+void hc_record_alloc(void *p, size_t size, const struct hc_frame *from)
 {
 	uint64_t ts = hc_stamp_after(); /* after the real allocator returned p */
 	maybe_start();
-	record_alloc_at(NULL, p, size, 0, ts);
+	record_alloc_at(NULL, p, size, 0, ts, from);
 }
 
-__attribute__((noinline)) void hc_record_free(void *p, uint64_t ts)
+void hc_record_free(void *p, uint64_t ts)
 {
 	maybe_start();
 	struct hc_ring *r = ring_or_count();
@@ -139,8 +135,8 @@ __attribute__((noinline)) void hc_record_free(void *p, uint64_t ts)
 	hc_thread_return_borrowed(r);
 }
 
-__attribute__((noinline)) void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free,
-						 int want)
+void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free, int want,
+		       const struct hc_frame *from)
 {
 	uint64_t ts = hc_stamp_after();
 	maybe_start();
@@ -150,7 +146,7 @@ __attribute__((noinline)) void hc_record_realloc(void *old, void *p, size_t size
 		return;
 	}
 	/* old NULL: it was not sampled, only the new block counts */
-	record_alloc_at(old, p, size, ts_free, ts);
+	record_alloc_at(old, p, size, ts_free, ts, from);
 }
 
 void hc_record_exit(int how)

@@ -22,9 +22,6 @@
 _Atomic(struct hc_ring *) hc_rings;
 _Atomic uint64_t hc_rings_recycled;
 
-/* Producer-only scratch: the pad to publish with the next commit. */
-static __thread unsigned pending_pad __attribute__((tls_model("initial-exec")));
-
 struct hc_ring *hc_ring_new(size_t size)
 {
 	size_t hdr = (sizeof(struct hc_ring) + 4095) & ~(size_t)4095;
@@ -43,6 +40,7 @@ void hc_ring_reset(struct hc_ring *r)
 	atomic_store_explicit(&r->tail, head, memory_order_relaxed);
 	r->tail_cache = head;
 	r->gave_up_tail = 0;
+	r->pad_pending = 0;
 	memset(r->known, 0, sizeof(r->known));
 }
 
@@ -93,7 +91,7 @@ static int wait_for_room(struct hc_ring *r, uint64_t head, uint64_t need)
 	}
 }
 
-uint64_t *hc_ring_reserve(struct hc_ring *r, unsigned words)
+uint64_t *hc_ring_reserve_slow(struct hc_ring *r, unsigned words)
 {
 	uint64_t bytes = (uint64_t)words * 8;
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
@@ -109,25 +107,20 @@ uint64_t *hc_ring_reserve(struct hc_ring *r, unsigned words)
 	}
 	if (pad)
 		*(uint64_t *)(r->data + off) = HC_EV_HDR(HC_EV_PAD, pad / 8, 0);
-	pending_pad = (unsigned)pad;
+	r->pad_pending = pad;
 	return (uint64_t *)(r->data + ((head + pad) & (r->size - 1)));
 drop:
 	atomic_fetch_add_explicit(&r->lost, 1, memory_order_relaxed);
 	return NULL;
 }
 
-void hc_ring_commit(struct hc_ring *r, unsigned words)
+void hc_ring_commit_slow(struct hc_ring *r, uint64_t head)
 {
-	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	head += pending_pad + (uint64_t)words * 8;
-	atomic_store_explicit(&r->head, head, memory_order_release);
 	/* Past half full, make sure the collector is awake: it may be in its
 	 * idle sleep while this thread allocates in a burst. */
-	if (unlikely(head - r->tail_cache > r->size / 2)) {
-		r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (head - r->tail_cache > r->size / 2)
-			hc_collector_kick();
-	}
+	r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+	if (head - r->tail_cache > r->size / 2)
+		hc_collector_kick();
 }
 
 size_t hc_ring_drain(struct hc_ring *r, void (*fn)(void *ctx, const uint64_t *e), void *ctx,

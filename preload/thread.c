@@ -186,7 +186,7 @@ int hc_thread_init(void)
 	return 0;
 }
 
-struct hc_ring *hc_thread_ring(void)
+struct hc_ring *hc_thread_ring_slow(void)
 {
 	struct hc_tls *t = &hc_tls;
 	if (likely(t->ring != NULL))
@@ -208,8 +208,7 @@ struct hc_ring *hc_thread_ring(void)
 	return r;
 }
 
-void hc_thread_return_borrowed(struct hc_ring *r)
+void hc_thread_release(struct hc_ring *r)
 {
-	if (r != hc_tls.ring)
-		release(r);
+	release(r);
 }

@@ -10,6 +10,8 @@
  * back to libunwind's unw_backtrace (about 12 ns a frame here; an unw_step
  * loop costs 6 µs because it calls sigprocmask per frame, so it is never
  * used). Frame pointers cannot be trusted: production builds omit them.
+ * A walk starts at the hook's caller (HC_CALLER: the hooks keep a frame
+ * pointer of their own), so the shim's own frames are never walked.
  *
  * Memory is only read at addresses the rules derive from the live stack,
  * inside the thread's stack bounds; rule lookups take no lock but
@@ -402,32 +404,36 @@ static struct hc_unwind_rule *rule_for(struct hc_ring *r, uint64_t ip)
 	return e;
 }
 
-/* Stacks met before, checked instead of walked. Once the walk has gone
- * through the shim's own frames and read the program's first return
- * address, a memo for that (hook, call site) lists every later load the
- * walk made: where (offset from the starting stack pointer) and what it
- * found. If every slot still holds the same return address, the stack is
- * the same one, exactly: with rules computed from RSP only, each frame's
- * position follows from the return addresses before it. A walk that used
- * RBP is never memoised. */
-#define MEMO_KEY_AT 5 /* frames: walk, hc_unwind, hc_record_*, hook, program */
-
-static struct hc_stack_memo *memo_slot(struct hc_ring *ring, uint64_t k3, uint64_t k4)
+/* Stacks met before, checked instead of walked. Once the walk has read the
+ * return address of the hook's caller, a memo for that pair of return
+ * addresses lists every later load the walk made: where (offset from the
+ * starting stack pointer) and what it found. If every slot still holds the
+ * same return address, the stack is the same one, exactly: with rules
+ * computed from RSP only, each frame's position follows from the return
+ * addresses before it. A walk that used RBP is never memoised. */
+static struct hc_stack_memo *memo_slot(struct hc_ring *ring, uint64_t k0, uint64_t k1)
 {
-	uint64_t h = ((k3 ^ (k4 * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> (64 - HC_MEMO_BITS);
+	uint64_t h = ((k0 ^ (k1 * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> (64 - HC_MEMO_BITS);
 	return &ring->memos[h];
 }
 
-/* Walks from the caller; n frames into frames (max at most), their hash
- * (of the frames from `from` on) into *hash, and where those frames are
- * into *found: frames + from, or a memo's copy. Returns -1 to fall back. */
-__attribute__((noinline)) static int walk(struct hc_ring *ring, uint64_t *frames, int max, int from,
-					  uint64_t *hash, const uint64_t **found)
+/* Whether the memo m (whose key matched) still describes the stack at sp0. */
+static int memo_holds(const struct hc_stack_memo *m, uint64_t sp0)
 {
-	uint64_t ip, sp, bp;
-	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
-			 : "=r"(ip), "=r"(sp), "=r"(bp));
-	if (unlikely(stack_hi <= 1) || sp < stack_lo || sp >= stack_hi)
+	for (int j = 1; j < m->nload; j++)
+		if (*(const uint64_t *)(uintptr_t)(sp0 + m->off[j]) != m->frames[j + 1])
+			return 0;
+	return !m->low_end || *(const uint64_t *)(uintptr_t)(sp0 + m->off[m->nload]) < 4096;
+}
+
+/* Walks from `from`: n frames into frames (max at most), their hash into
+ * *hash, and where those frames are into *found: frames, or a memo's copy.
+ * Returns -1 to fall back. */
+static int walk(struct hc_ring *ring, const struct hc_frame *from, uint64_t *frames, int max,
+		uint64_t *hash, const uint64_t **found)
+{
+	uint64_t ip = from->ip, sp = from->sp, bp = from->bp;
+	if (unlikely(stack_hi <= 1) || sp < stack_lo || sp >= stack_hi || ip < 4096)
 		return -1;
 	const uint64_t sp0 = sp;
 	uint32_t off[HC_MEMO_FRAMES + 1];
@@ -435,32 +441,19 @@ __attribute__((noinline)) static int walk(struct hc_ring *ring, uint64_t *frames
 	int n = 0;
 	for (;;) {
 		frames[n++] = ip;
-		if (n == MEMO_KEY_AT) {
-			struct hc_stack_memo *m = memo_slot(ring, frames[3], frames[4]);
-			if (m->k3 == frames[3] && m->k4 == frames[4] && m->n <= max &&
-			    sp0 + m->max_off + 8 <= stack_hi && !memcmp(m->off, off, 4 * sizeof(off[0]))) {
-				/* what is hashed must be the memo's: loads made so
-				 * far were read now, the rest are checked in place */
-				int same = 1;
-				for (int j = from > 0 ? from - 1 : 0; j < 4; j++)
-					same &= m->val[j] == frames[j + 1];
-				for (int j = 4; j < m->nload; j++)
-					same &= *(const uint64_t *)(uintptr_t)(sp0 + m->off[j]) == m->val[j];
-				if (m->low_end)
-					same &= *(const uint64_t *)(uintptr_t)(sp0 + m->off[m->nload]) < 4096;
-				if (same) {
-					*hash = m->hash;
-					*found = m->val + from - 1; /* val[j] is frame j + 1 */
-					ring->memo_hits++;
-					return m->n;
-				}
+		if (n == 2) {
+			struct hc_stack_memo *m = memo_slot(ring, frames[0], frames[1]);
+			if (m->frames[0] == frames[0] && m->frames[1] == frames[1] && m->n <= max &&
+			    m->off[0] == off[0] && sp0 + m->max_off + 8 <= stack_hi && memo_holds(m, sp0)) {
+				*hash = m->hash;
+				*found = m->frames;
+				ring->memo_hits++;
+				return m->n;
 			}
 		}
 		if (n == max)
 			break; /* deep enough: no load past the last frame kept */
-		/* The first address is inside walk itself, not a return
-		 * address: its rule is looked up at ip, not ip - 1. */
-		struct hc_unwind_rule *r = rule_for(ring, n == 1 ? ip + 1 : ip);
+		struct hc_unwind_rule *r = rule_for(ring, ip);
 		if (r->kind == RULE_END)
 			break;
 		if (r->kind != RULE_SP && r->kind != RULE_BP)
@@ -486,14 +479,12 @@ __attribute__((noinline)) static int walk(struct hc_ring *ring, uint64_t *frames
 			break; /* the outermost frame */
 		}
 	}
-	*hash = hc_stack_hash(frames + from, n > from ? n - from : 0);
-	*found = frames + from;
+	*hash = hc_stack_hash(frames, n);
+	*found = frames;
 	/* Remember this stack, unless RBP was used or it is too deep. */
-	if (!used_bp && n >= MEMO_KEY_AT && nload - low_end <= HC_MEMO_FRAMES &&
+	if (!used_bp && n >= 2 && nload - low_end <= HC_MEMO_FRAMES &&
 	    (uint64_t)off[nload - 1] < (1u << 30)) {
-		struct hc_stack_memo *m = memo_slot(ring, frames[3], frames[4]);
-		m->k3 = frames[3];
-		m->k4 = frames[4];
+		struct hc_stack_memo *m = memo_slot(ring, frames[0], frames[1]);
 		m->n = n;
 		m->hash = *hash;
 		m->low_end = low_end;
@@ -504,19 +495,17 @@ __attribute__((noinline)) static int walk(struct hc_ring *ring, uint64_t *frames
 			if (off[j] > m->max_off)
 				m->max_off = off[j];
 		}
-		for (int j = 0; j < m->nload; j++)
-			m->val[j] = frames[j + 1];
+		memcpy(m->frames, frames, (size_t)n * sizeof(frames[0]));
 	}
 	return n;
 }
 
-int hc_unwind(struct hc_ring *ring, uint64_t *frames, int max, int skip, uint64_t *hash,
-	      const uint64_t **found)
+int hc_unwind(struct hc_ring *ring, const struct hc_frame *from, uint64_t *frames, int max,
+	      uint64_t *hash, const uint64_t **found)
 {
 	/* unw_backtrace fills void *[]; uint64_t has the same size and
 	 * representation on the 64-bit targets we build for. */
 	_Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
-	int n = -1;
 	if (ring) {
 		uint32_t epoch = atomic_load_explicit(&hc_code_epoch, memory_order_relaxed);
 		if (unlikely(ring->rules_epoch != epoch)) {
@@ -527,19 +516,29 @@ int hc_unwind(struct hc_ring *ring, uint64_t *frames, int max, int skip, uint64_
 		}
 		if (unlikely(!stack_hi))
 			find_stack();
-		/* walk's own frame comes first, then unw_backtrace's first */
 		ring->walks++;
-		n = walk(ring, frames, max + skip + 1, skip + 1, hash, found);
+		int n = walk(ring, from, frames, max, hash, found);
 		if (n > 0)
-			return n > skip + 1 ? n - skip - 1 : 0;
+			return n;
 		atomic_fetch_add_explicit(&hc_unwind_fallbacks, 1, memory_order_relaxed);
 	}
-	n = unw_backtrace((void **)frames, max + skip);
-	if (n < skip)
-		n = skip;
-	*found = frames + skip;
-	*hash = hc_stack_hash(frames + skip, n - skip);
-	return n - skip;
+	/* libunwind starts here: the stack begins at the frame that returns
+	 * to from->ip, a few shim frames up. */
+	int n = unw_backtrace((void **)frames, max + HC_UNWIND_SLACK);
+	int k = 0;
+	while (k < n && k < HC_UNWIND_SLACK && frames[k] != from->ip)
+		k++;
+	if (k == n || k == HC_UNWIND_SLACK) {
+		frames[0] = from->ip; /* not found: the caller alone, never a shim frame */
+		n = 1;
+		k = 0;
+	}
+	n -= k;
+	if (n > max)
+		n = max;
+	*found = frames + k;
+	*hash = hc_stack_hash(frames + k, n);
+	return n;
 }
 
 uint64_t hc_stack_hash(const uint64_t *frames, int n)

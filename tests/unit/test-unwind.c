@@ -17,21 +17,21 @@
 static struct hc_ring *ring;
 static int mismatches, compared, fast_used;
 
-/* Both paths from one function, skipping hc_unwind's own frame: the first
- * frame is each call's own return address, the rest must be equal. */
+/* Both paths from this function's caller, as a hook starts them: the
+ * stacks and their hashes must be equal, frame for frame. */
 __attribute__((noinline)) static void compare_here(const char *what)
 {
-	uint64_t fast[HC_MAX_FRAMES + 8], slow[HC_MAX_FRAMES + 8];
-	uint64_t hf, hs, buf_f[HC_MAX_FRAMES + 8], buf_s[HC_MAX_FRAMES + 8];
+	uint64_t fast[HC_MAX_FRAMES], slow[HC_MAX_FRAMES];
+	uint64_t hf, hs, buf_f[HC_MAX_FRAMES + HC_UNWIND_SLACK], buf_s[HC_MAX_FRAMES + HC_UNWIND_SLACK];
 	const uint64_t *pf, *ps;
-	int nf = hc_unwind(ring, buf_f, 200, 1, &hf, &pf);
-	int ns = hc_unwind(NULL, buf_s, 200, 1, &hs, &ps);
+	const struct hc_frame *from = HC_CALLER();
+	int nf = hc_unwind(ring, from, buf_f, 200, &hf, &pf);
+	int ns = hc_unwind(NULL, from, buf_s, 200, &hs, &ps);
 	memcpy(fast, pf, (size_t)nf * 8);
 	memcpy(slow, ps, (size_t)ns * 8);
 	compared++;
-	/* the hashes differ with the first frame: recompute without it */
-	if (nf != ns || nf < 2 || memcmp(fast + 1, slow + 1, (size_t)(nf - 1) * 8) ||
-	    hf != hc_stack_hash(fast, nf)) {
+	if (nf != ns || nf < 2 || memcmp(fast, slow, (size_t)nf * 8) || hf != hs ||
+	    hf != hc_stack_hash(fast, nf) || fast[0] != from->ip) {
 		if (mismatches++ < 5) {
 			diag("%s: fast %d frames, libunwind %d", what, nf, ns);
 			for (int i = 0; i < (nf > ns ? nf : ns) && i < 40; i++)
@@ -135,7 +135,7 @@ int main(void)
 	 * pointers, as under the sanitizers) are walked every time, by design. */
 	int memos = 0, bp_rules = 0;
 	for (size_t i = 0; i < (1u << HC_MEMO_BITS); i++)
-		memos += ring->memos[i].k4 != 0;
+		memos += ring->memos[i].frames[0] != 0;
 	for (size_t i = 0; i < (1u << HC_RULE_BITS); i++)
 		bp_rules += ring->rules[i].ip && ring->rules[i].kind == 2 /* RULE_BP */;
 	if (memos == 0 && bp_rules > 0) {
