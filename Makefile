@@ -126,6 +126,13 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(CLI_LIBOBJ) $(UNIT_OBJ)
 	$(Q)$(CC) $(HC_CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -o $@ $< \
 		$(CLI_LIBOBJ) $(UNIT_OBJ) $(DW_LIBS) $(ZSTD_LIBS) $(UNWIND_LIBS) -lm -lpthread
 
+# The sampled set needs only itself and the shim's mmap allocator.
+$(BUILD)/tests/unit/tsan-sampled: tests/unit/tsan-sampled.c tests/unit/tap.h preload/sampled.c preload/mem.c $(wildcard preload/*.h)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $< (tsan)")
+	$(Q)$(CC) $(HC_CPPFLAGS) -Itests/unit $(HC_CFLAGS) -O1 -g -fsanitize=thread -o $@ $< \
+		preload/sampled.c preload/mem.c -lpthread
+
 $(BUILD)/tests/unit/tsan-%: tests/unit/tsan-%.c tests/unit/tap.h $(TSAN_DEPS) $(wildcard preload/*.h)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $< (tsan)")

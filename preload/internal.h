@@ -64,15 +64,18 @@ static inline uint64_t hc_now(void)
  * synchronised across CPUs), else CLOCK_MONOTONIC in ns; the collector
  * converts (clock.c). Free events stamp before the real free, alloc events
  * after the real allocator returned, so that for one address the stamps of
- * its blocks' lives never overlap; the fences keep the processor from
- * moving the read across the allocator's own loads and stores. */
+ * its blocks' lives never overlap. After an allocation, RDTSCP waits until
+ * the allocator's loads (the one that found the block free) are done.
+ * Before a free, a plain RDTSC is enough: x86 makes a store visible only
+ * after every older instruction has completed, so the free's stores that
+ * hand the block to another thread come after the counter was read. */
 extern int hc_use_tsc HC_HIDDEN;
 
 static inline uint64_t hc_stamp_before(void)
 {
 	if (likely(hc_use_tsc)) {
 		uint32_t lo, hi;
-		__asm__ volatile("rdtsc\n\tlfence" : "=a"(lo), "=d"(hi)::"memory");
+		__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
 		return (uint64_t)hi << 32 | lo;
 	}
 	return hc_now();
