@@ -8,9 +8,10 @@
 
 #include "internal.h"
 
-#define BOOT_SIZE (64u << 10)
+#define BOOT_SIZE HC_BOOT_SIZE
+#define arena hc_boot_arena
 
-static _Alignas(64) unsigned char arena[BOOT_SIZE];
+_Alignas(64) unsigned char hc_boot_arena[HC_BOOT_SIZE];
 static _Atomic size_t used;
 
 void *hc_boot_alloc(size_t size, size_t align)
@@ -33,11 +34,6 @@ void *hc_boot_alloc(size_t size, size_t align)
 			return arena + start; /* static storage: already zero */
 		}
 	}
-}
-
-int hc_boot_owns(const void *p)
-{
-	return (const unsigned char *)p >= arena && (const unsigned char *)p < arena + BOOT_SIZE;
 }
 
 size_t hc_boot_size(const void *p)

@@ -76,22 +76,41 @@ static inline int traced(const struct hc_tls *t)
 	       atomic_load_explicit(&hc_tracing, memory_order_relaxed) != HC_OFF;
 }
 
-EXPORT void *malloc(size_t size)
+/* The recorded paths of malloc and free, out of line: the untraced paths
+ * (every call but the sampled ones, in sampled mode) then need no
+ * registers saved. */
+__attribute__((noinline)) static void *traced_malloc(size_t size, const struct hc_frame *from)
 {
-	if (unlikely(!ready()))
-		return hc_boot_alloc(size, 16);
 	struct hc_tls *t = &hc_tls;
-	if (!traced(t) || !hc_sample_want(size))
-		return hc_real.malloc(size);
 	t->guard++;
 	void *p = hc_real.malloc(size);
 	if (p) {
 		int e = errno;
-		hc_record_alloc(p, size, HC_CALLER());
+		hc_record_alloc(p, size, from);
 		errno = e;
 	}
 	t->guard--;
 	return p;
+}
+
+EXPORT void *malloc(size_t size)
+{
+	if (unlikely(!ready()))
+		return hc_boot_alloc(size, 16);
+	if (!traced(&hc_tls) || !hc_sample_want(size))
+		return hc_real.malloc(size);
+	return traced_malloc(size, HC_CALLER());
+}
+
+__attribute__((noinline)) static void traced_free(void *p)
+{
+	struct hc_tls *t = &hc_tls;
+	t->guard++;
+	int e = errno;
+	hc_record_free(p, hc_stamp_before()); /* before the address can be reused */
+	hc_real.free(p);
+	errno = e;
+	t->guard--;
 }
 
 EXPORT void free(void *p)
@@ -100,17 +119,11 @@ EXPORT void free(void *p)
 		return;
 	if (unlikely(!ready()))
 		return; /* cannot happen: only the arena served memory before */
-	struct hc_tls *t = &hc_tls;
-	if (!traced(t) || !hc_free_traced(p)) {
+	if (!traced(&hc_tls) || !hc_free_traced(p)) {
 		hc_real.free(p);
 		return;
 	}
-	t->guard++;
-	int e = errno;
-	hc_record_free(p, hc_stamp_before()); /* before the address can be reused */
-	hc_real.free(p);
-	errno = e;
-	t->guard--;
+	traced_free(p);
 }
 
 EXPORT void *calloc(size_t n, size_t size)

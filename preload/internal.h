@@ -103,7 +103,13 @@ void hc_clock_reset(void) HC_HIDDEN;
 /* A static bump arena that serves allocations made while the real allocator
  * is being looked up (dlsym calls calloc). Its blocks are never freed. */
 void *hc_boot_alloc(size_t size, size_t align) HC_HIDDEN;
-int hc_boot_owns(const void *p) HC_HIDDEN;
+#define HC_BOOT_SIZE (64u << 10)
+extern unsigned char hc_boot_arena[HC_BOOT_SIZE] HC_HIDDEN;
+/* Whether p came from the arena: on every free, so inline. */
+static inline int hc_boot_owns(const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)hc_boot_arena < HC_BOOT_SIZE;
+}
 size_t hc_boot_size(const void *p) HC_HIDDEN;
 
 /* --- hooks.c ------------------------------------------------------------- */
@@ -330,8 +336,24 @@ uint64_t hc_stack_hash(const uint64_t *frames, int n) HC_HIDDEN;
 
 int hc_sampled_init(void) HC_HIDDEN;
 void hc_sampled_add(void *p) HC_HIDDEN;
-/* Takes p out of the set; 1 if it was there (or the set overflowed). */
-int hc_sampled_take(void *p) HC_HIDDEN;
+/* Takes p out of the set; 1 if it was there (or the set overflowed). The
+ * common answer, "no sampled block lives in p's bucket", is inline. */
+int hc_sampled_take_slow(void *p) HC_HIDDEN;
+#define HC_SAMPLED_COUNT_BITS 10
+extern _Atomic(_Atomic uint8_t *) hc_sampled_counts HC_HIDDEN;
+static inline size_t hc_sampled_bucket(uint64_t p)
+{
+	return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - HC_SAMPLED_COUNT_BITS));
+}
+static inline int hc_sampled_take(void *p)
+{
+	_Atomic uint8_t *c = atomic_load_explicit(&hc_sampled_counts, memory_order_relaxed);
+	if (likely(c != NULL) &&
+	    atomic_load_explicit(&c[hc_sampled_bucket((uint64_t)(uintptr_t)p)],
+				 memory_order_acquire) == 0)
+		return 0;
+	return hc_sampled_take_slow(p);
+}
 void hc_sampled_reset(void) HC_HIDDEN;
 
 /* record.c: the distance to the next sampled byte for the calling thread. */

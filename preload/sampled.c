@@ -16,7 +16,9 @@
  * the program's own hand-off of a pointer orders its malloc before its free.
  * The counters are bytes, 1 KiB in all, so that they stay in the L1 cache
  * of a program that churns through megabytes; a counter that reaches 255
- * stays there (its bucket is always probed: slower, never wrong).
+ * stays there (its bucket is always probed: slower, never wrong). On
+ * overflow every counter is set to 255, so every free reaches the slow
+ * path, which answers 1.
  */
 #include "internal.h"
 #include "mem.h"
@@ -24,11 +26,12 @@
 #define BITS 14                 /* 16 384 slots, 128 KiB: stays in cache */
 #define PROBES 64
 #define TOMB ((uint64_t)1)
-#define COUNT_BITS 10           /* 1 024 counters of a byte */
+#define COUNT_BITS HC_SAMPLED_COUNT_BITS /* 1 024 counters of a byte */
 #define COUNT_MAX 255
 
 static _Atomic uint64_t *slots;
 static _Atomic uint8_t *counts;
+_Atomic(_Atomic uint8_t *) hc_sampled_counts; /* counts, once slots are there too */
 static _Atomic int overflowed;
 
 int hc_sampled_init(void)
@@ -44,22 +47,25 @@ int hc_sampled_init(void)
 		return -1;
 	}
 	counts = c;
+	atomic_store_explicit(&hc_sampled_counts, c, memory_order_release);
 	return 0;
-}
-
-static inline uint64_t mix(uint64_t p)
-{
-	return (p >> 4) * 0x9e3779b97f4a7c15ull;
 }
 
 static inline size_t home(uint64_t p)
 {
-	return (size_t)(mix(p) >> (64 - BITS));
+	return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - BITS));
 }
 
 static inline _Atomic uint8_t *count_of(uint64_t p)
 {
-	return &counts[mix(p) >> (64 - COUNT_BITS)];
+	return &counts[hc_sampled_bucket(p)];
+}
+
+static void overflow(void)
+{
+	atomic_store(&overflowed, 1);
+	for (size_t j = 0; j < (1u << COUNT_BITS); j++)
+		atomic_store_explicit(&counts[j], COUNT_MAX, memory_order_relaxed);
 }
 
 /* Adds d (+1 or -1) to a counter, unless it is saturated. */
@@ -87,10 +93,10 @@ void hc_sampled_add(void *ptr)
 				return;
 		}
 	}
-	atomic_store(&overflowed, 1);
+	overflow();
 }
 
-int hc_sampled_take(void *ptr)
+int hc_sampled_take_slow(void *ptr)
 {
 	uint64_t p = (uint64_t)ptr, mask = (1u << BITS) - 1;
 	if (!slots || atomic_load_explicit(&overflowed, memory_order_relaxed))
