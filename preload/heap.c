@@ -19,16 +19,11 @@ struct hc_stack_slot {
 	uint32_t spare;
 };
 
-/* murmur3's finalizer: addresses differ mostly in a few middle bits, and
- * linear probing needs every key bit to reach the low bits it masks. */
-static size_t home(uint64_t key, size_t cap)
+/* Fibonacci hashing: addresses differ mostly in a few middle bits; the
+ * high bits of their product with 2^64/phi depend on every key bit. */
+static inline size_t home(uint64_t key, size_t cap)
 {
-	key ^= key >> 33;
-	key *= 0xff51afd7ed558ccdull;
-	key ^= key >> 33;
-	key *= 0xc4ceb9fe1a85ec53ull;
-	key ^= key >> 33;
-	return (size_t)key & (cap - 1);
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - __builtin_ctzll(cap)));
 }
 
 static int grow_array(void **p, size_t *cap, size_t elem, size_t need);
