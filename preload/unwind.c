@@ -417,13 +417,21 @@ static struct hc_stack_memo *memo_slot(struct hc_ring *ring, uint64_t k0, uint64
 	return &ring->memos[h];
 }
 
-/* Whether the memo m (whose key matched) still describes the stack at sp0. */
+/* Whether the memo m (whose key matched) still describes the stack at sp0:
+ * every slot compared, without a branch per slot (all of them lie below
+ * sp0 + max_off, checked to be inside the stack). */
 static int memo_holds(const struct hc_stack_memo *m, uint64_t sp0)
 {
-	for (int j = 1; j < m->nload; j++)
-		if (*(const uint64_t *)(uintptr_t)(sp0 + m->off[j]) != m->frames[j + 1])
-			return 0;
-	return !m->low_end || *(const uint64_t *)(uintptr_t)(sp0 + m->off[m->nload]) < 4096;
+#define SLOT_DIFF(j) (*(const uint64_t *)(uintptr_t)(sp0 + m->off[j]) ^ m->frames[(j) + 1])
+	uint64_t diff = 0;
+	int j = 1;
+	for (; j + 1 < m->nload; j += 2)
+		diff |= SLOT_DIFF(j) | SLOT_DIFF(j + 1);
+	if (j < m->nload)
+		diff |= SLOT_DIFF(j);
+#undef SLOT_DIFF
+	return !diff &&
+	       (!m->low_end || *(const uint64_t *)(uintptr_t)(sp0 + m->off[m->nload]) < 4096);
 }
 
 /* Walks from `from`: n frames into frames (max at most), their hash into
