@@ -75,7 +75,7 @@ PROG_BIN := $(PROG_C:tests/programs/%.c=$(BUILD)/tests/programs/%) \
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test test-build san-build test-long bench demo install uninstall clean
+.PHONY: all deps test test-build san-build test-long bench bench-analyzer demo install uninstall clean
 
 all: deps $(LIB) $(CLI) $(BIN)
 
@@ -160,6 +160,12 @@ $(BUILD)/tests/programs/%: tests/programs/%.cc
 	$(if $(Q),@echo "  CXX     $<")
 	$(Q)$(CXX) -std=c++17 -O1 -g -fomit-frame-pointer -Wall -o $@ $< -lpthread
 
+# The big-trace generator writes with the shim's own writer.
+$(BUILD)/bench/bigtrace: bench/bigtrace.c $(SHARED_OBJ)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(HC_CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) -o $@ $< $(SHARED_OBJ) $(ZSTD_LIBS)
+
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
@@ -191,6 +197,9 @@ test-long:
 
 bench: all $(BENCH_BIN)
 	$(Q)HC_TEST_BUILD=$(abspath $(BUILD)) sh bench/run.sh
+
+bench-analyzer: all $(BENCH_BIN)
+	$(Q)HC_TEST_BUILD=$(abspath $(BUILD)) sh bench/analyzer.sh
 
 demo: all
 	$(Q)sh scripts/install-deps demo

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "decode.h"
 #include "reader.h"
@@ -55,6 +56,30 @@ struct block_map {
 	size_t cap, len;
 };
 
+/* Zeroed memory for the block map. Each lookup lands on a random slot of
+ * a table of millions: on transparent huge pages (where the kernel offers
+ * them on request) that costs a cache miss, not a TLB miss too. */
+static void *table_alloc(size_t bytes)
+{
+	if (bytes < (4u << 20))
+		return calloc(1, bytes);
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+static void table_free(void *p, size_t bytes)
+{
+	if (bytes < (4u << 20))
+		free(p);
+	else if (p)
+		munmap(p, bytes);
+}
+
 static struct block *bm_find(struct block_map *m, uint64_t id)
 {
 	if (!m->len)
@@ -71,7 +96,7 @@ static int bm_put(struct block_map *m, const struct block *b)
 {
 	if ((m->len + 1) * 2 > m->cap) {
 		size_t ncap = m->cap ? m->cap * 2 : 1024;
-		struct block *n = calloc(ncap, sizeof(*n));
+		struct block *n = table_alloc(ncap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		for (size_t i = 0; i < m->cap; i++) {
@@ -82,7 +107,7 @@ static int bm_put(struct block_map *m, const struct block *b)
 				j = (j + 1) & (ncap - 1);
 			n[j] = m->slots[i];
 		}
-		free(m->slots);
+		table_free(m->slots, m->cap * sizeof(*n));
 		m->slots = n;
 		m->cap = ncap;
 	}
@@ -109,49 +134,13 @@ static void bm_del(struct block_map *m, struct block *b)
 	}
 }
 
-/* Blocks waiting to become "aged": a min-heap on the time they do. */
-struct aging {
-	double t;
-	uint64_t id;
-};
-
-struct aging_heap {
-	struct aging *v;
+/* Blocks waiting to become "aged", by the snapshot at which they do: the
+ * first whose time is at or past the block's alloc time plus its site's
+ * horizon (appends, not a heap of millions). */
+struct aging_bucket {
+	uint64_t *ids;
 	size_t len, cap;
 };
-
-static int heap_push(struct aging_heap *h, double t, uint64_t id)
-{
-	if (grow((void **)&h->v, &h->cap, sizeof(*h->v), h->len + 1))
-		return -ENOMEM;
-	size_t i = h->len++;
-	while (i && h->v[(i - 1) / 2].t > t) {
-		h->v[i] = h->v[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	h->v[i] = (struct aging){t, id};
-	return 0;
-}
-
-static struct aging heap_pop(struct aging_heap *h)
-{
-	struct aging top = h->v[0], last = h->v[--h->len];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->len)
-			break;
-		if (c + 1 < h->len && h->v[c + 1].t < h->v[c].t)
-			c++;
-		if (h->v[c].t >= last.t)
-			break;
-		h->v[i] = h->v[c];
-		i = c;
-	}
-	if (h->len)
-		h->v[i] = last;
-	return top;
-}
 
 /* --- reading --------------------------------------------------------------- */
 
@@ -566,7 +555,16 @@ struct pass3 {
 	double t;
 	uint64_t last_block;
 	struct block_map blocks;
-	struct aging_heap aging;
+	struct aging_bucket *aging; /* ns buckets */
+	/* Changes of sites' live and aged bytes not yet added along their
+	 * chains (done before a snapshot's values are read), and each site's
+	 * retained bytes per cohort (added to its chain at the end): a block
+	 * costs a site update, not one per frame of its stack. */
+	double *pend_live, *pend_aged;
+	uint8_t *pend_mark;
+	uint32_t *pend_list;
+	size_t npend;
+	double **retained;    /* per site: nwin cohorts, or NULL */
 };
 
 static size_t window_of(const struct hc_model *m, double t)
@@ -592,9 +590,45 @@ static void add_chain(struct hc_model *m, const struct hc_site *s, double dlive,
 	}
 }
 
+static void pend(struct pass3 *p, uint32_t site, double dlive, double daged)
+{
+	p->pend_live[site] += dlive;
+	p->pend_aged[site] += daged;
+	if (!p->pend_mark[site]) {
+		p->pend_mark[site] = 1;
+		p->pend_list[p->npend++] = site;
+	}
+}
+
+static void flush_pending(struct hc_model *m, struct pass3 *p)
+{
+	for (size_t i = 0; i < p->npend; i++) {
+		uint32_t site = p->pend_list[i];
+		add_chain(m, &m->sites[site], p->pend_live[site], p->pend_aged[site]);
+		p->pend_live[site] = p->pend_aged[site] = 0;
+		p->pend_mark[site] = 0;
+	}
+	p->npend = 0;
+}
+
+/* The first of snapshots [from, ns) at or past t (ns: none). */
+static size_t snapshot_at(const struct hc_model *m, size_t from, size_t ns, double t)
+{
+	size_t lo = from, hi = ns;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->snaps[mid].t < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* The values of snapshot k are final: fold them into its window. */
 static void close_snapshot(struct hc_model *m, struct pass3 *p)
 {
+	flush_pending(m, p);
 	for (size_t i = 1; i < m->nnodes; i++) {
 		struct hc_node *x = &m->nodes[i];
 		if (!x->dirty)
@@ -608,8 +642,9 @@ static void close_snapshot(struct hc_model *m, struct pass3 *p)
 	}
 }
 
-static void open_window(struct hc_model *m, size_t w)
+static void open_window(struct hc_model *m, struct pass3 *p, size_t w)
 {
+	flush_pending(m, p);
 	for (size_t i = 1; i < m->nnodes; i++) {
 		struct hc_node *x = &m->nodes[i];
 		x->live_min[w] = x->live_max[w] = x->live;
@@ -634,21 +669,23 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 			size_t w = window_of(m, p->t);
 			if (p->k == 0 || w != p->w) {
 				p->w = w;
-				open_window(m, w);
+				open_window(m, p, w);
 			}
 		}
 		p->k++;
 		if (p->k > p->ns)
 			return 0;
 		/* Blocks that turn older than their site's horizon by now. */
-		while (p->aging.len && p->aging.v[0].t <= p->t) {
-			struct aging a = heap_pop(&p->aging);
-			struct block *b = bm_find(&p->blocks, a.id);
+		struct aging_bucket *ab = &p->aging[p->k - 1];
+		for (size_t i = 0; i < ab->len; i++) {
+			struct block *b = bm_find(&p->blocks, ab->ids[i]);
 			if (b && !b->aged) {
 				b->aged = 1;
-				add_chain(m, &m->sites[b->site], 0, b->size);
+				pend(p, b->site, 0, b->size);
 			}
 		}
+		free(ab->ids);
+		*ab = (struct aging_bucket){0};
 		return 0;
 	}
 	case HC_REC_SITES: {
@@ -665,7 +702,7 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 			if (e.stack >= m->nsites || !m->sites[e.stack].tracked)
 				continue;
 			struct hc_site *s = &m->sites[e.stack];
-			add_chain(m, s, (double)e.live_bytes - s->live_now, 0);
+			pend(p, (uint32_t)e.stack, (double)e.live_bytes - s->live_now, 0);
 			s->live_now = (double)e.live_bytes;
 			for (uint32_t d = 0; d < s->nchain; d++)
 				m->nodes[s->chain[d]].alloc[p->w] += (double)e.bytes_allocated;
@@ -686,10 +723,18 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		const struct hc_site *s = &m->sites[b.stack];
 		struct block nb = {p->last_block, (uint32_t)b.stack, (uint16_t)window_of(m, ts), 0,
 				   weigh(m, (double)b.size)};
-		if (bm_put(&p->blocks, &nb) || heap_push(&p->aging, ts + s->horizon_s, nb.id))
+		if (bm_put(&p->blocks, &nb))
 			return -ENOMEM;
-		for (uint32_t d = 0; d < s->nchain; d++)
-			m->nodes[s->chain[d]].retained[nb.cohort] += nb.size;
+		size_t k = snapshot_at(m, p->k, p->ns, ts + s->horizon_s);
+		if (k < p->ns) {
+			struct aging_bucket *ab = &p->aging[k];
+			if (grow((void **)&ab->ids, &ab->cap, sizeof(*ab->ids), ab->len + 1))
+				return -ENOMEM;
+			ab->ids[ab->len++] = nb.id;
+		}
+		if (!p->retained[b.stack] && !(p->retained[b.stack] = calloc(m->nwin, sizeof(double))))
+			return -ENOMEM;
+		p->retained[b.stack][nb.cohort] += nb.size;
 		return 0;
 	}
 	case HC_REC_FREE: {
@@ -700,11 +745,9 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		if (!b)
 			return 0;
 		if ((double)f.ts / 1e9 <= m->end_s) {
-			const struct hc_site *s = &m->sites[b->site];
 			if (b->aged)
-				add_chain(m, s, 0, -b->size);
-			for (uint32_t d = 0; d < s->nchain; d++)
-				m->nodes[s->chain[d]].retained[b->cohort] -= b->size;
+				pend(p, b->site, 0, -b->size);
+			p->retained[b->site][b->cohort] -= b->size;
 		}
 		bm_del(&p->blocks, b);
 		return 0;
@@ -770,11 +813,38 @@ int hc_model_build(struct hc_model *m, const char *path,
 		p3.ns = 0;
 		while (p3.ns < m->nsnaps && m->snaps[p3.ns].t <= m->end_s + 1e-9)
 			p3.ns++;
-		rc = each_record(m, pass3, &p3);
+		size_t ns = m->nsites ? m->nsites : 1;
+		p3.aging = calloc(p3.ns ? p3.ns : 1, sizeof(*p3.aging));
+		p3.pend_live = calloc(ns, sizeof(double));
+		p3.pend_aged = calloc(ns, sizeof(double));
+		p3.pend_mark = calloc(ns, 1);
+		p3.pend_list = calloc(ns, sizeof(uint32_t));
+		p3.retained = calloc(ns, sizeof(double *));
+		if (!p3.aging || !p3.pend_live || !p3.pend_aged || !p3.pend_mark || !p3.pend_list ||
+		    !p3.retained)
+			rc = -ENOMEM;
+		if (!rc)
+			rc = each_record(m, pass3, &p3);
 		if (!rc && p3.k > 0 && p3.k <= p3.ns)
 			close_snapshot(m, &p3);
-		free(p3.blocks.slots);
-		free(p3.aging.v);
+		if (!rc)
+			flush_pending(m, &p3);
+		for (size_t i = 0; i < m->nsites && p3.retained; i++) {
+			const struct hc_site *s = &m->sites[i];
+			for (uint32_t d = 0; p3.retained[i] && d < s->nchain; d++)
+				for (size_t w = 0; w < m->nwin; w++)
+					m->nodes[s->chain[d]].retained[w] += p3.retained[i][w];
+			free(p3.retained ? p3.retained[i] : NULL);
+		}
+		for (size_t k = 0; k < p3.ns && p3.aging; k++)
+			free(p3.aging[k].ids);
+		table_free(p3.blocks.slots, p3.blocks.cap * sizeof(*p3.blocks.slots));
+		free(p3.aging);
+		free(p3.pend_live);
+		free(p3.pend_aged);
+		free(p3.pend_mark);
+		free(p3.pend_list);
+		free(p3.retained);
 	}
 	for (size_t i = 1; i < m->nnodes; i++)
 		if (m->nodes[i].live > m->nodes[i].peak)

@@ -175,7 +175,7 @@ static inline uint32_t hc_get_le32(const uint8_t *p)
 
 /* Byte-wise reflected CRC-32C with a table built on first use. Racing
  * builders write identical values and publish with release, so no lock. */
-static inline uint32_t hc_crc32c(uint32_t crc, const void *data, size_t len)
+static inline uint32_t hc_crc32c_sw(uint32_t crc, const void *data, size_t len)
 {
 	static uint32_t table[256];
 	static int ready;
@@ -194,6 +194,50 @@ static inline uint32_t hc_crc32c(uint32_t crc, const void *data, size_t len)
 		crc = (crc >> 8) ^ table[(crc ^ *p++) & 0xff];
 	return ~crc;
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+/* The same CRC with SSE4.2's crc32 instruction (it computes CRC-32C):
+ * 8 bytes a step instead of one, for the analyzer's reads of big traces. */
+__attribute__((target("sse4.2"))) static inline uint32_t hc_crc32c_hw(uint32_t crc,
+								      const void *data,
+								      size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t c = ~crc;
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		c = __builtin_ia32_crc32di(c, v);
+	}
+	uint32_t c32 = (uint32_t)c;
+	while (len--)
+		c32 = __builtin_ia32_crc32qi(c32, *p++);
+	return ~c32;
+}
+
+static inline int hc_have_sse42(void)
+{
+	static int have; /* 0: not asked yet, 1: no, 2: yes */
+	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+	if (!h) {
+		unsigned a, b, c, d;
+		h = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_2) ? 2 : 1;
+		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
+	}
+	return h == 2;
+}
+
+static inline uint32_t hc_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	return hc_have_sse42() ? hc_crc32c_hw(crc, data, len) : hc_crc32c_sw(crc, data, len);
+}
+#else
+static inline uint32_t hc_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	return hc_crc32c_sw(crc, data, len);
+}
+#endif
 
 /* Checksum of a chunk: the header bytes 4..15 (codec, pad, stored and raw
  * sizes) followed by the stored payload. */
