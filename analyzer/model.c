@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "decode.h"
 #include "reader.h"
@@ -51,36 +50,36 @@ struct block {
 	double size;
 };
 
-struct block_map {
+/* Block ids come in order, and most blocks die young: the live ones sit in
+ * pages of BPAGE consecutive ids, written in order (no cache miss per new
+ * block, no hashing). A page whose ids have all been seen and of which
+ * fewer than a quarter still live moves them to an open-addressing table
+ * of the sparse survivors and goes: memory stays bounded by live blocks
+ * (at most 4 slots of a page per live block), not by the trace's length. */
+#define BPAGE_BITS 12
+#define BPAGE (1u << BPAGE_BITS)
+/* Ids past 2^32 (a hostile trace's, or a run of billions of blocks) go to
+ * the sparse table: the page index stays at most 8 MiB. */
+#define BPAGE_MAX_PAGES (1u << 20)
+
+struct bpage {
+	uint32_t live;
+	struct block slot[BPAGE];
+};
+
+struct sparse {           /* open addressing, linear probing */
 	struct block *slots;
 	size_t cap, len;
 };
 
-/* Zeroed memory for the block map. Each lookup lands on a random slot of
- * a table of millions: on transparent huge pages (where the kernel offers
- * them on request) that costs a cache miss, not a TLB miss too. */
-static void *table_alloc(size_t bytes)
-{
-	if (bytes < (4u << 20))
-		return calloc(1, bytes);
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-#ifdef MADV_HUGEPAGE
-	madvise(p, bytes, MADV_HUGEPAGE);
-#endif
-	return p;
-}
+struct block_map {
+	struct bpage **pages; /* by id >> BPAGE_BITS; NULL: none, or moved */
+	size_t npages;
+	uint64_t top;         /* the highest id put */
+	struct sparse sparse;
+};
 
-static void table_free(void *p, size_t bytes)
-{
-	if (bytes < (4u << 20))
-		free(p);
-	else if (p)
-		munmap(p, bytes);
-}
-
-static struct block *bm_find(struct block_map *m, uint64_t id)
+static struct block *sp_find(struct sparse *m, uint64_t id)
 {
 	if (!m->len)
 		return NULL;
@@ -92,11 +91,11 @@ static struct block *bm_find(struct block_map *m, uint64_t id)
 	}
 }
 
-static int bm_put(struct block_map *m, const struct block *b)
+static int sp_put(struct sparse *m, const struct block *b)
 {
 	if ((m->len + 1) * 2 > m->cap) {
 		size_t ncap = m->cap ? m->cap * 2 : 1024;
-		struct block *n = table_alloc(ncap * sizeof(*n));
+		struct block *n = calloc(ncap, sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		for (size_t i = 0; i < m->cap; i++) {
@@ -107,7 +106,7 @@ static int bm_put(struct block_map *m, const struct block *b)
 				j = (j + 1) & (ncap - 1);
 			n[j] = m->slots[i];
 		}
-		table_free(m->slots, m->cap * sizeof(*n));
+		free(m->slots);
 		m->slots = n;
 		m->cap = ncap;
 	}
@@ -119,7 +118,7 @@ static int bm_put(struct block_map *m, const struct block *b)
 	return 0;
 }
 
-static void bm_del(struct block_map *m, struct block *b)
+static void sp_del(struct sparse *m, struct block *b)
 {
 	size_t mask = m->cap - 1, i = (size_t)(b - m->slots);
 	m->slots[i].id = 0;
@@ -132,6 +131,89 @@ static void bm_del(struct block_map *m, struct block *b)
 		m->slots[j].id = 0;
 		i = j;
 	}
+}
+
+static struct block *bm_find(struct block_map *m, uint64_t id)
+{
+	size_t pg = (size_t)(id >> BPAGE_BITS);
+	if (pg < m->npages && m->pages[pg]) {
+		struct block *b = &m->pages[pg]->slot[id & (BPAGE - 1)];
+		return b->id == id ? b : NULL;
+	}
+	return sp_find(&m->sparse, id);
+}
+
+/* Page pg is complete (every id in it was seen): keep it only while at
+ * least a quarter of it lives. */
+static int bm_settle(struct block_map *m, size_t pg)
+{
+	struct bpage *p = m->pages[pg];
+	if (!p || p->live >= BPAGE / 4 || (uint64_t)(pg + 1) << BPAGE_BITS > m->top)
+		return 0;
+	for (size_t i = 0; i < BPAGE && p->live; i++)
+		if (p->slot[i].id) {
+			if (sp_put(&m->sparse, &p->slot[i]))
+				return -ENOMEM;
+			p->live--;
+		}
+	free(p);
+	m->pages[pg] = NULL;
+	return 0;
+}
+
+static int bm_put(struct block_map *m, const struct block *b)
+{
+	size_t pg = (size_t)(b->id >> BPAGE_BITS);
+	if (b->id >> BPAGE_BITS >= BPAGE_MAX_PAGES)
+		return sp_put(&m->sparse, b);
+	if (pg >= m->npages) {
+		size_t n = m->npages ? m->npages : 64;
+		while (n <= pg)
+			n *= 2;
+		struct bpage **q = realloc(m->pages, n * sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+		memset(q + m->npages, 0, (n - m->npages) * sizeof(*q));
+		m->pages = q;
+		m->npages = n;
+	}
+	if (b->id < m->top && !m->pages[pg])
+		return sp_put(&m->sparse, b); /* an id from the past: not in order */
+	if (!m->pages[pg] && !(m->pages[pg] = calloc(1, sizeof(struct bpage))))
+		return -ENOMEM;
+	struct bpage *p = m->pages[pg];
+	p->live += !p->slot[b->id & (BPAGE - 1)].id;
+	p->slot[b->id & (BPAGE - 1)] = *b;
+	size_t old_top_pg = (size_t)(m->top >> BPAGE_BITS);
+	if (b->id > m->top)
+		m->top = b->id;
+	/* the pages just completed may now be sparse */
+	for (size_t k = old_top_pg; k < pg; k++)
+		if (bm_settle(m, k))
+			return -ENOMEM;
+	return 0;
+}
+
+static int bm_del(struct block_map *m, struct block *b)
+{
+	size_t pg = (size_t)(b->id >> BPAGE_BITS);
+	if (pg < m->npages && m->pages[pg] && b >= m->pages[pg]->slot &&
+	    b < m->pages[pg]->slot + BPAGE) {
+		b->id = 0;
+		m->pages[pg]->live--;
+		return bm_settle(m, pg);
+	}
+	sp_del(&m->sparse, b);
+	return 0;
+}
+
+static void bm_release(struct block_map *m)
+{
+	for (size_t i = 0; i < m->npages; i++)
+		free(m->pages[i]);
+	free(m->pages);
+	free(m->sparse.slots);
+	memset(m, 0, sizeof(*m));
 }
 
 /* Blocks waiting to become "aged", by the snapshot at which they do: the
@@ -749,8 +831,7 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 				pend(p, b->site, 0, -b->size);
 			p->retained[b->site][b->cohort] -= b->size;
 		}
-		bm_del(&p->blocks, b);
-		return 0;
+		return bm_del(&p->blocks, b) ? -ENOMEM : 0;
 	}
 	}
 	return 0;
@@ -838,7 +919,7 @@ int hc_model_build(struct hc_model *m, const char *path,
 		}
 		for (size_t k = 0; k < p3.ns && p3.aging; k++)
 			free(p3.aging[k].ids);
-		table_free(p3.blocks.slots, p3.blocks.cap * sizeof(*p3.blocks.slots));
+		bm_release(&p3.blocks);
 		free(p3.aging);
 		free(p3.pend_live);
 		free(p3.pend_aged);

@@ -153,6 +153,10 @@ def hostile_cases():
         "symbol-name-beyond": chunk(record(SYMBOLS, u(1, 0x1000, 1) + uvarint(1 << 31) + b"f")),
         "block-id-2-63": chunk(record(BLOCK, u(1 << 63, 1, 100, 10**9, 0x1000)) + record(FREE, u(1 << 63, 2 * 10**9))),
         "block-size-2-63": chunk(record(BLOCK, u(1, 1, 1 << 63, 10**9, 0x1000))),
+        # ids that skip a page, or 256 pages, each time: the analyzer's
+        # pages of consecutive ids must not grow with the ids skipped
+        "block-ids-stride-page": chunk(record(BLOCK, u(4097, 1, 100, 10**7, 0x1000)) * 20000),
+        "block-ids-stride-far": chunk(record(BLOCK, u(1 << 20, 1, 100, 10**7, 0x1000)) * 20000),
         "free-unknown": chunk(record(FREE, u(BIG, 2 * 10**9)) * 1000),
         "snapshot-ts-2-63": chunk(record(SNAPSHOT, u(1 << 63, 1 << 63, 1 << 63, 1 << 63, 1 << 63, 1 << 63, 1 << 63, 1 << 63, 0, 0, 0, 0, 0))),
         "snapshot-short": chunk(record(SNAPSHOT, u(1, 2))),
