@@ -254,12 +254,53 @@ static void corrupt_at(struct hc_model *m, struct hc_reader *r, const struct hc_
 }
 
 /* One pass over the trace; stops early when fn returns 1. */
-static int each_record(struct hc_model *m, record_fn fn, void *ctx)
+/* Which later passes need a chunk, from the record types in it: pass 1
+ * reads every chunk and notes them, so that passes 2 and 3 can pass over
+ * the chunks that hold nothing for them unread (pass 2 wants only a few
+ * records per snapshot of a trace made mostly of BLOCK and FREE). */
+enum { NEED_PASS2 = 1, NEED_PASS3 = 2 };
+
+static uint8_t needed_by(uint64_t type)
+{
+	switch (type) {
+	case HC_REC_SNAPSHOT:
+	case HC_REC_SITES:
+		return NEED_PASS2 | NEED_PASS3;
+	case HC_REC_MODULES:
+	case HC_REC_STACK:
+	case HC_REC_SYMBOLS:
+		return NEED_PASS2;
+	case HC_REC_BLOCK:
+	case HC_REC_FREE:
+		return NEED_PASS3;
+	default:
+		return 0;
+	}
+}
+
+static int note_chunk(struct hc_model *m, const struct hc_rec *rec)
+{
+	if (rec->chunk_index >= (1u << 30))
+		return 0; /* not noted: read in every pass */
+	size_t i = (size_t)rec->chunk_index;
+	if (i >= m->nchunk_flags) {
+		if (grow((void **)&m->chunk_flags, &m->chunk_flags_cap, 1, i + 1))
+			return -ENOMEM;
+		m->nchunk_flags = i + 1;
+	}
+	m->chunk_flags[i] |= needed_by(rec->type);
+	return 0;
+}
+
+static int each_record(struct hc_model *m, record_fn fn, void *ctx, uint8_t want)
 {
 	struct hc_reader r;
 	int rc = hc_reader_open(&r, m->path);
 	if (rc)
 		return rc;
+	r.chunk_flags = m->chunk_flags;
+	r.nchunk_flags = m->nchunk_flags;
+	r.want_flags = want;
 	struct hc_rec rec;
 	while ((rc = hc_reader_next(&r, &rec)) == 1) {
 		int stop = fn(m, &rec, ctx);
@@ -367,7 +408,7 @@ static struct hc_site *site_at(struct hc_model *m, uint64_t id, size_t *cap)
 static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 {
 	struct pass2 *p = ctx;
-	if (m->on_record) {
+	if (m->on_record && (rec->type == HC_REC_MODULES || rec->type == HC_REC_SYMBOLS)) {
 		int e = m->on_record(m->on_record_ctx, rec);
 		if (e)
 			return e;
@@ -859,7 +900,9 @@ int hc_model_build(struct hc_model *m, const char *path,
 	}
 	struct hc_rec rec;
 	while ((rc = hc_reader_next(&r, &rec)) == 1) {
-		int e = pass1(m, &rec, &cap);
+		int e = note_chunk(m, &rec);
+		if (!e)
+			e = pass1(m, &rec, &cap);
 		if (e == -EBADMSG)
 			hc_reader_fail_record(&r, &rec, hc_record_name(rec.type));
 		if (e < 0) {
@@ -882,7 +925,7 @@ int hc_model_build(struct hc_model *m, const char *path,
 	build_windows(m);
 
 	struct pass2 p2 = {0};
-	rc = each_record(m, pass2, &p2);
+	rc = each_record(m, pass2, &p2, NEED_PASS2);
 	for (size_t i = 0; i < m->nsites; i++) {
 		m->live_bytes_end += m->sites[i].live_at_end;
 		m->live_blocks_end += m->sites[i].blocks_at_end;
@@ -905,7 +948,7 @@ int hc_model_build(struct hc_model *m, const char *path,
 		    !p3.retained)
 			rc = -ENOMEM;
 		if (!rc)
-			rc = each_record(m, pass3, &p3);
+			rc = each_record(m, pass3, &p3, NEED_PASS3);
 		if (!rc && p3.k > 0 && p3.k <= p3.ns)
 			close_snapshot(m, &p3);
 		if (!rc)
@@ -944,6 +987,7 @@ void hc_model_release(struct hc_model *m)
 	free(m->sites);
 	free(m->nodes);
 	free(m->snaps);
+	free(m->chunk_flags);
 	hc_summary_release(&m->sum);
 	memset(m, 0, sizeof(*m));
 }

@@ -79,6 +79,8 @@ struct hc_model {
 	/* pass 1 */
 	struct hc_snap *snaps;
 	size_t nsnaps;
+	uint8_t *chunk_flags;      /* per chunk: which later passes need it (model.c) */
+	size_t nchunk_flags, chunk_flags_cap;
 	double end_s;              /* analysis end: before teardown, or the last snapshot */
 	int teardown;              /* a final burst of frees was found */
 	double teardown_s, teardown_freed;
@@ -105,7 +107,7 @@ struct hc_model {
 
 /* Reads the trace (three passes). Returns 0 when it could be analysed
  * (complete or truncated), -errno otherwise (the summary says why).
- * on_record may be NULL. */
+ * on_record (may be NULL) sees the MODULES and SYMBOLS records, in order. */
 int hc_model_build(struct hc_model *m, const char *path,
 		   int (*on_record)(void *ctx, const struct hc_rec *rec), void *ctx);
 void hc_model_release(struct hc_model *m);

@@ -213,6 +213,18 @@ static int load_chunk(struct hc_reader *r)
 	 * the payload is there, and it is not, so it counts as truncation. */
 	if (r->size_known && bytes_left(r, r->pos, stored) < stored)
 		return truncated(r, off, "payload");
+	if (r->size_known && r->chunks < r->nchunk_flags &&
+	    !(r->chunk_flags[r->chunks] & r->want_flags)) {
+		/* checked by the pass that set the flags: nothing here is wanted */
+		if (lseek(r->fd, (off_t)(r->pos + stored), SEEK_SET) < 0)
+			return read_error(r, -errno, r->pos);
+		r->pos += stored;
+		r->cur_len = r->cur_pos = 0;
+		r->chunks++;
+		r->chunks_skipped++;
+		r->good_bytes = r->pos;
+		return 1;
+	}
 
 	n = read_payload(r, stored);
 	if (n < 0)

@@ -65,6 +65,15 @@ struct hc_reader {
 	uint64_t cur_offset, cur_index;
 	size_t mem_peak;      /* most buffer bytes held at once (for tests) */
 	void *zctx;           /* ZSTD_DCtx, reused from chunk to chunk */
+
+	/* A later pass over a file an earlier pass read whole may skip chunks:
+	 * chunk i (i < nchunk_flags) is passed over unread, neither checked nor
+	 * decompressed, when chunk_flags[i] & want_flags is 0. Set by the
+	 * caller after hc_reader_open; used for regular files only. */
+	const uint8_t *chunk_flags;
+	size_t nchunk_flags;
+	uint8_t want_flags;
+	uint64_t chunks_skipped;
 };
 
 /* Opens path and checks the file header. Returns 0, or -errno with status

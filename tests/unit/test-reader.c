@@ -324,6 +324,58 @@ static void test_roundtrip(int level)
 	free(t.data);
 }
 
+/* A later pass skips the chunks flagged as holding nothing it wants: it
+ * sees exactly the records of the others, with their chunk indices, and
+ * ends as a whole read does; chunks past the flags are read. */
+static void test_skip(void)
+{
+	struct trace t;
+	build(&t, 3, layout, NLAYOUT);
+	char path[300];
+	tmp_path(path, sizeof(path));
+	write_file(path, t.data, t.len);
+	uint8_t flags[NLAYOUT];
+	for (size_t c = 0; c < NLAYOUT; c++)
+		flags[c] = c % 3 == 1 ? 2 : 1; /* every third chunk wanted by "pass 2" */
+	struct hc_reader r;
+	int bad = 0;
+	unsigned seen = 0, expect = 0, skipped = 0;
+	for (size_t c = 0; c < NLAYOUT; c++) {
+		int wanted = c % 3 == 1 || c + 1 == NLAYOUT;
+		expect += wanted ? layout[c] : 0;
+		skipped += !wanted;
+	}
+	if (hc_reader_open(&r, path))
+		die("open");
+	r.chunk_flags = flags;
+	r.nchunk_flags = NLAYOUT - 1; /* the last chunk is not flagged: read */
+	r.want_flags = 2;
+	struct hc_rec rec;
+	int rc;
+	size_t last = SIZE_MAX;
+	unsigned k = 0;
+	while ((rc = hc_reader_next(&r, &rec)) > 0) {
+		size_t c = rec.chunk_index;
+		k = c == last ? k + 1 : 0;
+		last = c;
+		if (c >= NLAYOUT || (c % 3 != 1 && c + 1 != NLAYOUT) ||
+		    rec.chunk_offset != t.off[c] || !check_record(&rec, t.first[c] + k))
+			bad = 1;
+		seen++;
+	}
+	is_int(rc, 0, "skipping: clean end");
+	is_int(r.status, HC_READ_COMPLETE, "skipping: status complete");
+	is_int((int)seen, (int)expect, "skipping: the %u records of the wanted chunks, and only those",
+	       expect);
+	ok(!bad, "skipping: each exact, with its own chunk's index and offset");
+	is_u64(r.chunks, NLAYOUT, "skipping: all %zu chunks passed", (size_t)NLAYOUT);
+	is_u64(r.chunks_skipped, skipped, "skipping: the %u others unread", skipped);
+	is_u64(r.good_bytes, t.len, "skipping: all bytes good");
+	hc_reader_close(&r);
+	unlink(path);
+	free(t.data);
+}
+
 /* Many records: the writer cuts chunks by itself at its target size. */
 static void test_autoflush(void)
 {
@@ -1079,6 +1131,7 @@ int main(void)
 	test_roundtrip(3);
 	test_roundtrip(0);
 	test_autoflush();
+	test_skip();
 	test_truncation(3);
 	test_truncation(0);
 	test_flips(3);
