@@ -372,20 +372,6 @@ void hc_reader_close(struct hc_reader *r)
 	r->cur_len = r->cur_pos = 0;
 }
 
-int hc_cur_u(struct hc_cur *c, uint64_t *v)
-{
-	return hc_get_uvarint(&c->p, c->end, v);
-}
-
-int hc_cur_s(struct hc_cur *c, int64_t *v)
-{
-	uint64_t u;
-	if (hc_get_uvarint(&c->p, c->end, &u))
-		return -1;
-	*v = hc_unzigzag(u);
-	return 0;
-}
-
 int hc_cur_str(struct hc_cur *c, const char **s, size_t *len)
 {
 	const uint8_t *p = c->p;

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "heapcreep/trace.h"
+
 enum hc_read_status {
 	HC_READ_ACTIVE = 0,   /* records may follow */
 	HC_READ_COMPLETE,     /* the file ended at a chunk boundary */
@@ -102,8 +104,24 @@ static inline struct hc_cur hc_cur_of(const struct hc_rec *rec)
 	return c;
 }
 
-int hc_cur_u(struct hc_cur *c, uint64_t *v);
-int hc_cur_s(struct hc_cur *c, int64_t *v);
+/* Inline: a big trace's analysis decodes a few hundred million of them. */
+static inline int hc_cur_u(struct hc_cur *c, uint64_t *v)
+{
+	if (c->p < c->end && !(*c->p & 0x80)) { /* the common one-byte case */
+		*v = *c->p++;
+		return 0;
+	}
+	return hc_get_uvarint(&c->p, c->end, v);
+}
+
+static inline int hc_cur_s(struct hc_cur *c, int64_t *v)
+{
+	uint64_t u;
+	if (hc_cur_u(c, &u))
+		return -1;
+	*v = hc_unzigzag(u);
+	return 0;
+}
 /* A string (length + bytes) that lies wholly inside the body; *s points into
  * the body and is not NUL-terminated. */
 int hc_cur_str(struct hc_cur *c, const char **s, size_t *len);
