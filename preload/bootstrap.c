@@ -8,9 +8,6 @@
 
 #include "internal.h"
 
-#define BOOT_SIZE HC_BOOT_SIZE
-#define arena hc_boot_arena
-
 _Alignas(64) unsigned char hc_boot_arena[HC_BOOT_SIZE];
 static _Atomic size_t used;
 
@@ -18,7 +15,7 @@ void *hc_boot_alloc(size_t size, size_t align)
 {
 	if (align < 16)
 		align = 16;
-	if (size > BOOT_SIZE || (align & (align - 1)) || align > 4096)
+	if (size > HC_BOOT_SIZE || (align & (align - 1)) || align > 4096)
 		return NULL;
 	for (;;) {
 		size_t off = atomic_load_explicit(&used, memory_order_relaxed);
@@ -26,12 +23,12 @@ void *hc_boot_alloc(size_t size, size_t align)
 		 * malloc_usable_size. */
 		size_t start = (off + 16 + align - 1) & ~(align - 1);
 		size_t end = start + size;
-		if (end > BOOT_SIZE)
+		if (end > HC_BOOT_SIZE)
 			return NULL;
 		if (atomic_compare_exchange_weak_explicit(&used, &off, end, memory_order_relaxed,
 							  memory_order_relaxed)) {
-			*(size_t *)(arena + start - 16) = size;
-			return arena + start; /* static storage: already zero */
+			*(size_t *)(hc_boot_arena + start - 16) = size;
+			return hc_boot_arena + start; /* static storage: already zero */
 		}
 	}
 }

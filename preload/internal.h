@@ -341,9 +341,15 @@ void hc_sampled_add(void *p) HC_HIDDEN;
 int hc_sampled_take_slow(void *p) HC_HIDDEN;
 #define HC_SAMPLED_COUNT_BITS 10
 extern _Atomic(_Atomic uint8_t *) hc_sampled_counts HC_HIDDEN;
+/* An address's hash; its top bits pick its counter here, and its slot in
+ * sampled.c's table. */
+static inline uint64_t hc_sampled_hash(uint64_t p)
+{
+	return (p >> 4) * 0x9e3779b97f4a7c15ull;
+}
 static inline size_t hc_sampled_bucket(uint64_t p)
 {
-	return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - HC_SAMPLED_COUNT_BITS));
+	return (size_t)(hc_sampled_hash(p) >> (64 - HC_SAMPLED_COUNT_BITS));
 }
 static inline int hc_sampled_take(void *p)
 {

@@ -53,7 +53,7 @@ int hc_sampled_init(void)
 
 static inline size_t home(uint64_t p)
 {
-	return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - BITS));
+	return (size_t)(hc_sampled_hash(p) >> (64 - BITS));
 }
 
 static inline _Atomic uint8_t *count_of(uint64_t p)

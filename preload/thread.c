@@ -141,7 +141,7 @@ owned:
 	return r;
 }
 
-static void release(struct hc_ring *r)
+void hc_thread_release(struct hc_ring *r)
 {
 	/* Release: every event this thread committed is visible to the
 	 * collector once it sees DEAD, so it can drain and recycle the ring. */
@@ -173,7 +173,7 @@ static void thread_exit(void *arg)
 	t->ring = NULL;
 	t->state = HC_THREAD_EXITED;
 	if (r)
-		release(r);
+		hc_thread_release(r);
 }
 
 int hc_thread_init(void)
@@ -188,9 +188,7 @@ int hc_thread_init(void)
 
 struct hc_ring *hc_thread_ring_slow(void)
 {
-	struct hc_tls *t = &hc_tls;
-	if (likely(t->ring != NULL))
-		return t->ring;
+	struct hc_tls *t = &hc_tls; /* t->ring is NULL: hc_thread_ring looked */
 	if (unlikely(t->ring_retry_at) && hc_now() < t->ring_retry_at)
 		return NULL; /* no ring a moment ago: do not ask on every event */
 	struct hc_ring *r = acquire();
@@ -206,9 +204,4 @@ struct hc_ring *hc_thread_ring_slow(void)
 	if (key_ok)
 		pthread_setspecific(key, r);
 	return r;
-}
-
-void hc_thread_release(struct hc_ring *r)
-{
-	release(r);
 }
