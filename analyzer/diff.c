@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "escape.h"
 #include "format.h"
+#include "hash.h"
 #include "json.h"
 #include "report.h"
 
@@ -100,14 +101,6 @@ struct run {
 	struct table exact, loose;
 };
 
-static uint64_t mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h;
-}
-
 static int table_init(struct table *t, size_t n)
 {
 	for (t->cap = 16; t->cap < 2 * n; t->cap *= 2)
@@ -126,7 +119,7 @@ static void table_release(struct table *t)
 /* The slot holding key, or the empty slot where it would go. */
 static size_t table_find(const struct table *t, uint64_t key)
 {
-	size_t j = mix(key) & (t->cap - 1);
+	size_t j = hc_mix64(key) & (t->cap - 1);
 	while (t->group[j] && t->key[j] != key)
 		j = (j + 1) & (t->cap - 1);
 	return j;

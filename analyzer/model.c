@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "hash.h"
 #include "reader.h"
 
 /* --- small growable arrays and maps --------------------------------------- */
@@ -30,15 +31,6 @@ static int grow(void **p, size_t *cap, size_t elem, size_t need)
 	*p = q;
 	*cap = n;
 	return 0;
-}
-
-static uint64_t mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ull;
-	return k ^ (k >> 33);
 }
 
 /* Promoted blocks live during pass 3, by block id. */
@@ -84,7 +76,7 @@ struct block_map {
  * of blocks long gone) then share cache lines instead of missing one each. */
 static size_t sp_home(uint64_t id)
 {
-	return (size_t)(mix(id >> 6) + (id & 63));
+	return (size_t)(hc_mix64(id >> 6) + (id & 63));
 }
 
 static struct block *sp_find(struct sparse *m, uint64_t id)
@@ -604,7 +596,7 @@ static int build_nodes(struct hc_model *m)
 					if (!index[k])
 						continue;
 					struct hc_node *x = &m->nodes[index[k]];
-					size_t j = mix(x->frame ^ mix(x->parent)) & (ncap2 - 1);
+					size_t j = hc_mix64(x->frame ^ hc_mix64(x->parent)) & (ncap2 - 1);
 					while (ni[j])
 						j = (j + 1) & (ncap2 - 1);
 					ni[j] = index[k];
@@ -613,7 +605,7 @@ static int build_nodes(struct hc_model *m)
 				index = ni;
 				icap = ncap2;
 			}
-			size_t j = mix(frame ^ mix(parent)) & (icap - 1);
+			size_t j = hc_mix64(frame ^ hc_mix64(parent)) & (icap - 1);
 			while (index[j] && (m->nodes[index[j]].frame != frame ||
 					    m->nodes[index[j]].parent != parent))
 				j = (j + 1) & (icap - 1);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heapcreep/trace.h" /* hc_put_uvarint: protobuf's varints are LEB128 too */
+
 enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
 
 void hc_pb_init(struct hc_pb *pb)
@@ -62,22 +64,11 @@ size_t hc_pb_varint_size(uint64_t v)
 	return n;
 }
 
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 void hc_pb_varint(struct hc_pb *pb, uint64_t v)
 {
 	if (reserve(pb, 10))
 		return;
-	pb->len += put_varint(pb->buf + pb->len, v);
+	pb->len += hc_put_uvarint(pb->buf + pb->len, v);
 }
 
 static void tag(struct hc_pb *pb, uint32_t field, unsigned wire)
@@ -136,6 +127,6 @@ void hc_pb_end(struct hc_pb *pb)
 	if (reserve(pb, k))
 		return;
 	memmove(pb->buf + start + k, pb->buf + start, body);
-	put_varint(pb->buf + start, body);
+	hc_put_uvarint(pb->buf + start, body);
 	pb->len += k;
 }

@@ -22,6 +22,7 @@
 
 #include "decode.h"
 #include "escape.h"
+#include "hash.h"
 #include "protobuf.h"
 #include "reader.h"
 #include "report.h"
@@ -50,15 +51,6 @@ static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * 0x100000001b3ull;
 	return h;
-}
-
-static uint64_t mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ull;
-	return k ^ (k >> 33);
 }
 
 /* Open-addressing slots holding index + 1 (0: empty), grown at half full;
@@ -229,7 +221,7 @@ static uint32_t str_of(struct pprof *p, const char *s)
 static uint64_t map_key(struct pprof *p, uint32_t i)
 {
 	const struct mapping *m = &p->maps[i];
-	uint64_t h = mix(m->start) ^ mix(m->end + 1) ^ mix(m->offset + 2);
+	uint64_t h = hc_mix64(m->start) ^ hc_mix64(m->end + 1) ^ hc_mix64(m->offset + 2);
 	h = hash_bytes(m->path, m->path_len, h);
 	return hash_bytes(m->build_id, strlen(m->build_id), h);
 }
@@ -373,7 +365,7 @@ static void main_mapping_first(struct pprof *p)
 
 static uint64_t func_key(struct pprof *p, uint32_t i)
 {
-	return mix((uint64_t)p->funcs[i].name << 32 | p->funcs[i].file);
+	return hc_mix64((uint64_t)p->funcs[i].name << 32 | p->funcs[i].file);
 }
 
 static uint32_t function_id(struct pprof *p, uint32_t name, uint32_t file)
@@ -381,7 +373,7 @@ static uint32_t function_id(struct pprof *p, uint32_t name, uint32_t file)
 	if (slots_room(p, &p->func_slots, func_key))
 		return 0;
 	struct slots *t = &p->func_slots;
-	size_t j = mix((uint64_t)name << 32 | file) & (t->cap - 1);
+	size_t j = hc_mix64((uint64_t)name << 32 | file) & (t->cap - 1);
 	for (; t->v[j]; j = (j + 1) & (t->cap - 1)) {
 		const struct function *f = &p->funcs[t->v[j] - 1];
 		if (f->name == name && f->file == file)
@@ -406,7 +398,7 @@ static void add_line(struct pprof *p, uint32_t function, int64_t line)
 
 static uint64_t loc_key(struct pprof *p, uint32_t i)
 {
-	return mix(p->locs[i].address);
+	return hc_mix64(p->locs[i].address);
 }
 
 /* A stack without frames (the shim's own, or none recorded) gets one
@@ -419,7 +411,7 @@ static uint32_t location_id(struct pprof *p, uint64_t addr)
 	if (slots_room(p, &p->loc_slots, loc_key))
 		return 0;
 	struct slots *t = &p->loc_slots;
-	size_t j = mix(addr) & (t->cap - 1);
+	size_t j = hc_mix64(addr) & (t->cap - 1);
 	for (; t->v[j]; j = (j + 1) & (t->cap - 1))
 		if (p->locs[t->v[j] - 1].address == addr)
 			return t->v[j];

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "decode.h"
+#include "hash.h"
 #include "reader.h"
 #include "symbolize.h"
 #include "symbols.h"
@@ -39,10 +40,7 @@ struct addr_set {
 
 static size_t slot_of(uint64_t a, size_t cap)
 {
-	a ^= a >> 33;
-	a *= 0xff51afd7ed558ccdull;
-	a ^= a >> 33;
-	return (size_t)a & (cap - 1);
+	return (size_t)hc_mix64(a) & (cap - 1);
 }
 
 static int set_add(struct addr_set *s, uint64_t a)

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "decode.h"
+#include "hash.h"
 #include "heapcreep/trace.h"
 
 /* Longer strings (template-heavy C++ names) are cut here, so one entry of a
@@ -736,14 +737,6 @@ static int resolve_in(struct module *m, Dwarf_Addr a, struct raw_frame *fr)
 
 /* --- the cache -------------------------------------------------------- */
 
-static uint64_t addr_hash(uint64_t a)
-{
-	a ^= a >> 33;
-	a *= 0xff51afd7ed558ccdull;
-	a ^= a >> 33;
-	return a;
-}
-
 static int entries_grow(struct hc_symbols *s)
 {
 	size_t ncap = s->entries_cap ? s->entries_cap * 2 : 4096;
@@ -753,7 +746,7 @@ static int entries_grow(struct hc_symbols *s)
 	for (size_t i = 0; i < s->entries_cap; i++) {
 		if (!s->entries[i].used)
 			continue;
-		size_t j = addr_hash(s->entries[i].addr) & (ncap - 1);
+		size_t j = hc_mix64(s->entries[i].addr) & (ncap - 1);
 		while (n[j].used)
 			j = (j + 1) & (ncap - 1);
 		n[j] = s->entries[i];
@@ -768,7 +761,7 @@ static struct entry *entry_find(struct hc_symbols *s, uint64_t addr)
 {
 	if (!s->entries_cap)
 		return NULL;
-	for (size_t j = addr_hash(addr) & (s->entries_cap - 1); s->entries[j].used;
+	for (size_t j = hc_mix64(addr) & (s->entries_cap - 1); s->entries[j].used;
 	     j = (j + 1) & (s->entries_cap - 1))
 		if (s->entries[j].addr == addr)
 			return &s->entries[j];
@@ -783,7 +776,7 @@ static struct entry *entry_get(struct hc_symbols *s, uint64_t addr)
 		return e;
 	if (2 * (s->nentries + 1) > s->entries_cap && entries_grow(s))
 		return NULL;
-	size_t j = addr_hash(addr) & (s->entries_cap - 1);
+	size_t j = hc_mix64(addr) & (s->entries_cap - 1);
 	while (s->entries[j].used)
 		j = (j + 1) & (s->entries_cap - 1);
 	e = &s->entries[j];
