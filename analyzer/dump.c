@@ -148,24 +148,20 @@ static int dump_sites(FILE *f, const struct hc_rec *rec)
 
 /* Bytes from the trace without quotes, for the SYMBOLS lines: valid UTF-8
  * as is, backslash and any control or invalid byte escaped. */
+static const char *plain_byte(uint8_t c, int invalid, char *buf)
+{
+	if (c == '\\')
+		return "\\\\";
+	if (invalid || c < 0x20 || c == 0x7f) {
+		snprintf(buf, 8, "\\x%02x", c);
+		return buf;
+	}
+	return NULL;
+}
+
 static void put_plain(FILE *f, const char *s, size_t n)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	for (size_t i = 0; i < n;) {
-		size_t k = hc_utf8_seq(p + i, n - i);
-		if (k == 1 && (p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\'))
-			k = 0;
-		if (k == 0) {
-			if (p[i] == '\\')
-				fputs("\\\\", f);
-			else
-				fprintf(f, "\\x%02x", p[i]);
-			i++;
-		} else {
-			fwrite(p + i, 1, k, f);
-			i += k;
-		}
-	}
+	hc_put_utf8(f, s, n, plain_byte);
 }
 
 /* SYMBOLS: one line per address, "0xADDR function (file:line)" and, for

@@ -34,68 +34,73 @@ size_t hc_utf8_seq(const uint8_t *p, size_t n)
 	return len;
 }
 
-void hc_put_json_str(FILE *f, const char *s, size_t n)
+void hc_put_utf8(FILE *f, const char *s, size_t n, hc_byte_esc esc)
 {
 	const uint8_t *p = (const uint8_t *)s;
-	putc('"', f);
+	char buf[8];
 	for (size_t i = 0; i < n;) {
-		uint8_t c = p[i];
 		size_t k = hc_utf8_seq(p + i, n - i);
-		if (k == 0) {
-			fputs("\\ufffd", f);
-			i++;
-			continue;
-		}
 		if (k > 1) {
 			fwrite(p + i, 1, k, f);
 			i += k;
 			continue;
 		}
-		switch (c) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		case '\b': fputs("\\b", f); break;
-		case '\f': fputs("\\f", f); break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				fprintf(f, "\\u%04x", c);
-			else
-				putc(c, f);
-		}
+		const char *e = esc(p[i], k == 0, buf);
+		if (e)
+			fputs(e, f);
+		else
+			putc(p[i], f);
 		i++;
 	}
+}
+
+static const char *json_byte(uint8_t c, int invalid, char *buf)
+{
+	if (invalid)
+		return "\\ufffd";
+	switch (c) {
+	case '"': return "\\\"";
+	case '\\': return "\\\\";
+	case '\n': return "\\n";
+	case '\r': return "\\r";
+	case '\t': return "\\t";
+	case '\b': return "\\b";
+	case '\f': return "\\f";
+	}
+	if (c < 0x20 || c == 0x7f) {
+		snprintf(buf, 8, "\\u%04x", c);
+		return buf;
+	}
+	return NULL;
+}
+
+void hc_put_json_str(FILE *f, const char *s, size_t n)
+{
 	putc('"', f);
+	hc_put_utf8(f, s, n, json_byte);
+	putc('"', f);
+}
+
+static const char *quoted_byte(uint8_t c, int invalid, char *buf)
+{
+	switch (c) {
+	case '"': return "\\\"";
+	case '\\': return "\\\\";
+	case '\n': return "\\n";
+	case '\r': return "\\r";
+	case '\t': return "\\t";
+	}
+	if (invalid || c < 0x20 || c == 0x7f) {
+		snprintf(buf, 8, "\\x%02x", c);
+		return buf;
+	}
+	return NULL;
 }
 
 void hc_put_quoted(FILE *f, const char *s, size_t n)
 {
-	const uint8_t *p = (const uint8_t *)s;
 	putc('"', f);
-	for (size_t i = 0; i < n;) {
-		uint8_t c = p[i];
-		size_t k = hc_utf8_seq(p + i, n - i);
-		if (k > 1) {
-			fwrite(p + i, 1, k, f);
-			i += k;
-			continue;
-		}
-		switch (c) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default:
-			if (k == 0 || c < 0x20 || c == 0x7f)
-				fprintf(f, "\\x%02x", c);
-			else
-				putc(c, f);
-		}
-		i++;
-	}
+	hc_put_utf8(f, s, n, quoted_byte);
 	putc('"', f);
 }
 
@@ -113,37 +118,25 @@ void hc_put_hex_id(FILE *f, const char *s, size_t n)
 		fprintf(f, "%02x", p[i]);
 }
 
+static const char *xml_byte(uint8_t c, int invalid, char *buf)
+{
+	(void)buf;
+	switch (c) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '"': return "&quot;";
+	case '\'': return "&apos;";
+	}
+	/* XML 1.0 forbids other control characters, even escaped */
+	if (invalid || (c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f)
+		return "\xef\xbf\xbd"; /* U+FFFD */
+	return NULL;
+}
+
 void hc_put_xml_str(FILE *f, const char *s, size_t n)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	for (size_t i = 0; i < n;) {
-		uint8_t c = p[i];
-		size_t k = hc_utf8_seq(p + i, n - i);
-		if (k == 0) {
-			fputs("\xef\xbf\xbd", f); /* U+FFFD */
-			i++;
-			continue;
-		}
-		if (k > 1) {
-			fwrite(p + i, 1, k, f);
-			i += k;
-			continue;
-		}
-		switch (c) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		default:
-			/* XML 1.0 forbids other control characters, even escaped */
-			if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f)
-				fputs("\xef\xbf\xbd", f);
-			else
-				putc(c, f);
-		}
-		i++;
-	}
+	hc_put_utf8(f, s, n, xml_byte);
 }
 
 void hc_put_html_str(FILE *f, const char *s, size_t n)

@@ -14,6 +14,15 @@
  * there are not one (overlong forms, surrogates, > U+10FFFF, cut short). */
 size_t hc_utf8_seq(const uint8_t *p, size_t n);
 
+/* What to write for one byte that is not part of a multi-byte UTF-8
+ * sequence (invalid: not part of any well-formed one; such a byte is always
+ * >= 0x80): the text to write instead, or NULL for the byte itself. buf (8
+ * bytes) is scratch for the answer. */
+typedef const char *(*hc_byte_esc)(uint8_t c, int invalid, char *buf);
+/* Writes s: each well-formed multi-byte UTF-8 sequence as it is, every other
+ * byte as esc says. Every escaper here is one such policy. */
+void hc_put_utf8(FILE *f, const char *s, size_t n, hc_byte_esc esc);
+
 /* A JSON string literal, quotes included: control characters as \uXXXX (or
  * \n, \t, ...), each byte that is not part of valid UTF-8 as \uFFFD. */
 void hc_put_json_str(FILE *f, const char *s, size_t n);

@@ -34,23 +34,21 @@ double hc_report_site_growth(const struct hc_model *m, const struct hc_site *s)
 /* A name as one folded frame: ';' would split it and a newline end the
  * line, so they become ':' and ' ' (as do other control characters); bytes
  * that are not UTF-8 become U+FFFD, which every viewer can show. */
+static const char *name_byte(uint8_t c, int invalid, char *buf)
+{
+	(void)buf;
+	if (invalid)
+		return "\xef\xbf\xbd";
+	if (c == ';')
+		return ":";
+	if (c < 0x20 || c == 0x7f)
+		return " ";
+	return NULL;
+}
+
 static void put_name(FILE *f, const char *s)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n;) {
-		size_t k = hc_utf8_seq(p + i, n - i);
-		if (!k) {
-			fputs("\xef\xbf\xbd", f);
-			i++;
-		} else if (k > 1) {
-			fwrite(p + i, 1, k, f);
-			i += k;
-		} else {
-			uint8_t c = p[i++];
-			putc(c == ';' ? ':' : c < 0x20 || c == 0x7f ? ' ' : c, f);
-		}
-	}
+	hc_put_utf8(f, s, strlen(s), name_byte);
 }
 
 static const char *base_name(const char *path)
