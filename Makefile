@@ -66,6 +66,9 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TSAN_SRC := $(wildcard tests/unit/tsan-*.c)
 TSAN_BIN := $(TSAN_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TSAN_DEPS := preload/ring.c preload/thread.c preload/mem.c
+# The trace reader's tests again under TSan, for its read-ahead thread.
+TSAN_BIN += $(BUILD)/tests/unit/tsan-reader
+TSAN_READER := analyzer/reader.c analyzer/decode.c analyzer/summary.c preload/writer.c preload/mem.c
 PROG_LIB := $(wildcard tests/programs/lib*.c)
 PROG_C := $(filter-out $(PROG_LIB),$(wildcard tests/programs/*.c))
 PROG_CXX := $(wildcard tests/programs/*.cc)
@@ -108,7 +111,7 @@ $(LIB): $(SHIM_OBJ) preload/exports.map
 $(CLI): $(CLI_OBJ) $(SHARED_OBJ)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SHARED_OBJ) $(DW_LIBS) $(ZSTD_LIBS) -lm
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SHARED_OBJ) $(DW_LIBS) $(ZSTD_LIBS) -lm -lpthread
 
 $(BIN): scripts/heapcreep
 	@mkdir -p $(@D)
@@ -132,6 +135,13 @@ $(BUILD)/tests/unit/tsan-sampled: tests/unit/tsan-sampled.c tests/unit/tap.h pre
 	$(if $(Q),@echo "  CC      $< (tsan)")
 	$(Q)$(CC) $(HC_CPPFLAGS) -Itests/unit $(HC_CFLAGS) -O1 -g -fsanitize=thread -o $@ $< \
 		preload/sampled.c preload/mem.c -lpthread
+
+$(BUILD)/tests/unit/tsan-reader: tests/unit/test-reader.c tests/unit/tap.h $(TSAN_READER) \
+		$(wildcard analyzer/*.h preload/*.h) include/heapcreep/trace.h
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $< (tsan)")
+	$(Q)$(CC) $(HC_CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(HC_CFLAGS) -O1 -g -fsanitize=thread -o $@ $< \
+		$(TSAN_READER) $(ZSTD_LIBS) -lpthread -lm
 
 $(BUILD)/tests/unit/tsan-%: tests/unit/tsan-%.c tests/unit/tap.h $(TSAN_DEPS) $(wildcard preload/*.h)
 	@mkdir -p $(@D)
@@ -244,4 +254,4 @@ $(FUZZ_DIR)/fuzz-reader: tests/fuzz/fuzz-reader.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(FUZZ_CC) $(HC_CPPFLAGS) $(PKG_CFLAGS) -O1 -g $(HC_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
-		$(FUZZ_OBJ) $(DW_LIBS) $(ZSTD_LIBS) -lm -ldl
+		$(FUZZ_OBJ) $(DW_LIBS) $(ZSTD_LIBS) -lm -ldl -lpthread

@@ -306,6 +306,7 @@ static int each_record(struct hc_model *m, record_fn fn, void *ctx, uint8_t want
 	r.chunk_flags = m->chunk_flags;
 	r.nchunk_flags = m->nchunk_flags;
 	r.want_flags = want;
+	hc_reader_readahead(&r);
 	struct hc_rec rec;
 	uint64_t chunk = UINT64_MAX;
 	while ((rc = hc_reader_next(&r, &rec)) == 1) {
@@ -946,6 +947,7 @@ int hc_model_build(struct hc_model *m, const char *path,
 		hc_reader_close(&r);
 		return m->err = rc;
 	}
+	hc_reader_readahead(&r);
 	struct hc_rec rec;
 	while ((rc = hc_reader_next(&r, &rec)) == 1) {
 		int e = note_chunk(m, &rec);

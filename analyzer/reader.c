@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,6 +320,169 @@ int hc_reader_open(struct hc_reader *r, const char *path)
 	return 0;
 }
 
+/* --- read-ahead ------------------------------------------------------------
+ * A second thread runs load_chunk() on its own copy of the reader and
+ * publishes each chunk, with the reader's state as it stood after that chunk,
+ * in a slot. The caller's thread takes the slots in order and makes their
+ * state its own, so it returns what the reader without read-ahead would: the
+ * same records, and the same status, offset and message where it stops. A
+ * slot owns the buffer that holds its records; the thread takes the slot's
+ * consumed buffer in exchange, so buffers are reused, never copied. */
+
+#define AHEAD_SLOTS 3 /* one being read by the caller, two ahead */
+
+struct ahead_slot {
+	int rc;                /* load_chunk()'s return for this chunk */
+	struct hc_reader st;   /* the thread's reader after it */
+	uint8_t *buf;          /* holds the chunk's records (st.cur) */
+	size_t cap;
+};
+
+struct hc_ahead {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t more, room;
+	unsigned filled;       /* slots published and not yet released */
+	unsigned head, tail;   /* next slot to take / to fill */
+	int held, quit;
+	struct hc_reader w;    /* the thread's reader: same fd, own buffers */
+	struct ahead_slot slot[AHEAD_SLOTS];
+};
+
+static void swap_buf(uint8_t **a, size_t *acap, uint8_t **b, size_t *bcap)
+{
+	uint8_t *t = *a;
+	size_t c = *acap;
+	*a = *b;
+	*acap = *bcap;
+	*b = t;
+	*bcap = c;
+}
+
+static void *ahead_main(void *arg)
+{
+	struct hc_ahead *a = arg;
+	struct hc_reader *w = &a->w;
+	for (;;) {
+		pthread_mutex_lock(&a->mu);
+		while (a->filled == AHEAD_SLOTS && !a->quit)
+			pthread_cond_wait(&a->room, &a->mu);
+		int quit = a->quit;
+		pthread_mutex_unlock(&a->mu);
+		if (quit)
+			break;
+		struct ahead_slot *s = &a->slot[a->tail];
+		int rc;
+		do /* chunks skipped or empty hold no record: read on */
+			rc = load_chunk(w);
+		while (rc == 1 && w->cur_len == 0);
+		if (rc == 1) {
+			if (w->cur == w->raw)
+				swap_buf(&w->raw, &w->raw_cap, &s->buf, &s->cap);
+			else
+				swap_buf(&w->payload, &w->payload_cap, &s->buf, &s->cap);
+		}
+		size_t held = w->payload_cap + w->raw_cap; /* only this thread sets caps */
+		for (unsigned i = 0; i < AHEAD_SLOTS; i++)
+			held += a->slot[i].cap;
+		if (held > w->mem_peak)
+			w->mem_peak = held;
+		s->rc = rc;
+		s->st = *w;
+		a->tail = (a->tail + 1) % AHEAD_SLOTS;
+		pthread_mutex_lock(&a->mu);
+		a->filled++;
+		pthread_cond_signal(&a->more);
+		pthread_mutex_unlock(&a->mu);
+		if (rc <= 0)
+			break;
+	}
+	return NULL;
+}
+
+void hc_reader_readahead(struct hc_reader *r)
+{
+	if (!r->size_known || r->status != HC_READ_ACTIVE || r->ahead || r->cur_len)
+		return;
+	struct hc_ahead *a = calloc(1, sizeof(*a));
+	if (!a)
+		return;
+	a->w = *r; /* the buffers move to the thread's reader */
+	r->payload = r->raw = NULL;
+	r->payload_cap = r->raw_cap = 0;
+	r->zctx = NULL;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->more, NULL);
+	pthread_cond_init(&a->room, NULL);
+	if (pthread_create(&a->thread, NULL, ahead_main, a)) {
+		r->payload = a->w.payload, r->payload_cap = a->w.payload_cap;
+		r->raw = a->w.raw, r->raw_cap = a->w.raw_cap;
+		r->zctx = a->w.zctx;
+		pthread_cond_destroy(&a->more);
+		pthread_cond_destroy(&a->room);
+		pthread_mutex_destroy(&a->mu);
+		free(a);
+		return;
+	}
+	r->ahead = a;
+}
+
+/* The next chunk from the thread, in place of load_chunk(). */
+static int ahead_take(struct hc_reader *r)
+{
+	struct hc_ahead *a = r->ahead;
+	pthread_mutex_lock(&a->mu);
+	if (a->held) {
+		a->held = 0;
+		a->head = (a->head + 1) % AHEAD_SLOTS;
+		a->filled--;
+		pthread_cond_signal(&a->room);
+	}
+	while (a->filled == 0)
+		pthread_cond_wait(&a->more, &a->mu);
+	pthread_mutex_unlock(&a->mu);
+	const struct ahead_slot *s = &a->slot[a->head];
+	const struct hc_reader *st = &s->st;
+	a->held = 1;
+	r->pos = st->pos;
+	r->file_size = st->file_size;
+	r->status = st->status;
+	r->err = st->err;
+	r->stop_offset = st->stop_offset;
+	memcpy(r->reason, st->reason, sizeof(r->reason));
+	memcpy(r->message, st->message, sizeof(r->message));
+	r->chunks = st->chunks;
+	r->good_bytes = st->good_bytes;
+	r->chunks_skipped = st->chunks_skipped;
+	r->cur = st->cur;
+	r->cur_len = st->cur_len;
+	r->cur_pos = st->cur_pos;
+	r->cur_offset = st->cur_offset;
+	r->cur_index = st->cur_index;
+	r->mem_peak = st->mem_peak;
+	return s->rc;
+}
+
+static void ahead_stop(struct hc_reader *r)
+{
+	struct hc_ahead *a = r->ahead;
+	pthread_mutex_lock(&a->mu);
+	a->quit = 1;
+	pthread_cond_signal(&a->room);
+	pthread_mutex_unlock(&a->mu);
+	pthread_join(a->thread, NULL);
+	for (unsigned i = 0; i < AHEAD_SLOTS; i++)
+		free(a->slot[i].buf);
+	free(a->w.payload);
+	free(a->w.raw);
+	ZSTD_freeDCtx(a->w.zctx);
+	pthread_cond_destroy(&a->more);
+	pthread_cond_destroy(&a->room);
+	pthread_mutex_destroy(&a->mu);
+	free(a);
+	r->ahead = NULL;
+}
+
 int hc_reader_next(struct hc_reader *r, struct hc_rec *rec)
 {
 	for (;;) {
@@ -343,7 +507,7 @@ int hc_reader_next(struct hc_reader *r, struct hc_rec *rec)
 			r->records++;
 			return 1;
 		}
-		int rc = load_chunk(r);
+		int rc = r->ahead ? ahead_take(r) : load_chunk(r);
 		if (rc <= 0)
 			return rc;
 	}
@@ -359,6 +523,8 @@ int hc_reader_fail_record(struct hc_reader *r, const struct hc_rec *rec, const c
 
 void hc_reader_close(struct hc_reader *r)
 {
+	if (r->ahead)
+		ahead_stop(r);
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r->payload);

@@ -1,7 +1,8 @@
 /* The trace reader: streams the records of a trace file one chunk at a time
  * (include/heapcreep/trace.h has the format), and says exactly where and why
- * it stopped. It never holds more than one chunk, never allocates a size the
- * file does not back, and never prints: callers turn its status into words.
+ * it stopped. It never holds more than one chunk (a few with read-ahead),
+ * never allocates a size the file does not back, and never prints: callers
+ * turn its status into words.
  *
  * Invariants callers rely on:
  *  - a chunk is checked whole (size limits, checksum, zstd, the framing of
@@ -76,11 +77,20 @@ struct hc_reader {
 	size_t nchunk_flags;
 	uint8_t want_flags;
 	uint64_t chunks_skipped;
+
+	struct hc_ahead *ahead; /* the read-ahead thread, if one runs */
 };
 
 /* Opens path and checks the file header. Returns 0, or -errno with status
  * HC_READ_BAD_FILE and message saying why (the reader must still be closed). */
 int hc_reader_open(struct hc_reader *r, const char *path);
+/* Reads, checks and decompresses chunks on a second thread, a few ahead of
+ * the records handed out, so that zstd and the checksum cost no time on the
+ * caller's thread. Regular files only; call after hc_reader_open (and after
+ * setting chunk_flags), before the first hc_reader_next. Records, statuses,
+ * offsets and messages are exactly those of the reader without it; when the
+ * thread cannot be started the reader simply stays on the caller's thread. */
+void hc_reader_readahead(struct hc_reader *r);
 /* 1 and a record; 0 at a clean end of file (status HC_READ_COMPLETE); <0 when
  * reading stopped early: -ENODATA truncated, -EBADMSG corrupt, -errno for a
  * read error. */

@@ -197,6 +197,8 @@ int hc_summary_read(struct hc_summary *s, const char *path)
 	hc_summary_init(s);
 	int rc = hc_reader_open(&r, path), nomem = 0;
 	s->file_ok = rc == 0;
+	if (rc == 0)
+		hc_reader_readahead(&r);
 	struct hc_rec rec;
 	while (rc == 0 && (rc = hc_reader_next(&r, &rec)) > 0) {
 		int err = hc_summary_add(s, &rec);
