@@ -13,6 +13,7 @@
 
 #include "decode.h"
 #include "hash.h"
+#include "hugemem.h"
 #include "reader.h"
 
 /* --- small growable arrays and maps --------------------------------------- */
@@ -69,6 +70,7 @@ struct block_map {
 	size_t npages;
 	uint64_t top;         /* the highest id put */
 	struct sparse sparse;
+	struct hc_pool pool;  /* of struct bpage, on huge pages */
 };
 
 /* Ids 64 apart or more go anywhere; ids within one run of 64 go next to each
@@ -95,7 +97,7 @@ static int sp_put(struct sparse *m, const struct block *b)
 {
 	if ((m->len + 1) * 2 > m->cap) {
 		size_t ncap = m->cap ? m->cap * 2 : 1024;
-		struct block *n = calloc(ncap, sizeof(*n));
+		struct block *n = hc_huge_zalloc(ncap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		for (size_t i = 0; i < m->cap; i++) {
@@ -106,7 +108,7 @@ static int sp_put(struct sparse *m, const struct block *b)
 				j = (j + 1) & (ncap - 1);
 			n[j] = m->slots[i];
 		}
-		free(m->slots);
+		hc_huge_free(m->slots, m->cap * sizeof(*n));
 		m->slots = n;
 		m->cap = ncap;
 	}
@@ -156,7 +158,7 @@ static int bm_settle(struct block_map *m, size_t pg)
 				return -ENOMEM;
 			p->live--;
 		}
-	free(p);
+	hc_pool_free(&m->pool, p);
 	m->pages[pg] = NULL;
 	return 0;
 }
@@ -179,7 +181,9 @@ static int bm_put(struct block_map *m, const struct block *b)
 	}
 	if (b->id < m->top && !m->pages[pg])
 		return sp_put(&m->sparse, b); /* an id from the past: not in order */
-	if (!m->pages[pg] && !(m->pages[pg] = calloc(1, sizeof(struct bpage))))
+	if (!m->pool.obj)
+		hc_pool_init(&m->pool, sizeof(struct bpage));
+	if (!m->pages[pg] && !(m->pages[pg] = hc_pool_zalloc(&m->pool)))
 		return -ENOMEM;
 	struct bpage *p = m->pages[pg];
 	p->live += !p->slot[b->id & (BPAGE - 1)].id;
@@ -209,10 +213,9 @@ static int bm_del(struct block_map *m, struct block *b)
 
 static void bm_release(struct block_map *m)
 {
-	for (size_t i = 0; i < m->npages; i++)
-		free(m->pages[i]);
 	free(m->pages);
-	free(m->sparse.slots);
+	hc_pool_release(&m->pool);
+	hc_huge_free(m->sparse.slots, m->sparse.cap * sizeof(struct block));
 	memset(m, 0, sizeof(*m));
 }
 
