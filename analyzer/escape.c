@@ -4,6 +4,8 @@
  */
 #include "escape.h"
 
+#include <string.h>
+
 size_t hc_utf8_seq(const uint8_t *p, size_t n)
 {
 	if (n == 0)
@@ -50,6 +52,37 @@ void hc_put_utf8(FILE *f, const char *s, size_t n, hc_byte_esc esc)
 			fputs(e, f);
 		else
 			putc(p[i], f);
+		i++;
+	}
+}
+
+static int terminal_bad(uint8_t c, int invalid)
+{
+	return invalid || c < 0x20 || c == 0x7f;
+}
+
+static const char *terminal_byte(uint8_t c, int invalid, char *buf)
+{
+	(void)buf;
+	return terminal_bad(c, invalid) ? "?" : NULL;
+}
+
+void hc_put_terminal(FILE *f, const char *s, size_t n)
+{
+	hc_put_utf8(f, s, n, terminal_byte);
+}
+
+void hc_terminal_safe(char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t k = hc_utf8_seq((const uint8_t *)s + i, n - i);
+		if (k > 1) {
+			i += k;
+			continue;
+		}
+		if (terminal_bad((uint8_t)s[i], k == 0))
+			s[i] = '?';
 		i++;
 	}
 }

@@ -29,6 +29,13 @@ void hc_put_json_str(FILE *f, const char *s, size_t n);
 /* A double-quoted string for people: valid UTF-8 as is, \" \\ \n \t \r, and
  * any other control or invalid byte as \xNN. */
 void hc_put_quoted(FILE *f, const char *s, size_t n);
+/* Text for one terminal line: valid UTF-8 as is, each control character and
+ * each byte that is not valid UTF-8 as '?', so a trace's string can neither
+ * drive the terminal nor garble the line. */
+void hc_put_terminal(FILE *f, const char *s, size_t n);
+/* The same in place, on a NUL-terminated string (one '?' per byte, so the
+ * length stays). */
+void hc_terminal_safe(char *s);
 /* Bytes as lowercase hex (a build-id). A build-id already stored as hex text
  * is printed as it is, so either way of storing it prints the same. */
 void hc_put_hex_id(FILE *f, const char *s, size_t n);

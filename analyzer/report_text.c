@@ -63,10 +63,7 @@ static void put_notes(FILE *f, const struct hc_summary *s)
 		}
 		fprintf(f, "  %-13s at %s: ", shown ? "" : "shim said",
 			hc_fmt_duration(b1, sizeof(b1), (double)n->ts / 1e9));
-		for (size_t k = 0; k < n->len; k++) {
-			unsigned char c = (unsigned char)n->message[k];
-			putc(c < 0x20 || c == 0x7f ? '?' : c, f);
-		}
+		hc_put_terminal(f, n->message, n->len);
 		putc('\n', f);
 		shown++;
 	}
@@ -314,7 +311,5 @@ void hc_report_where(struct hc_analysis *a, const struct hc_node *n, char *buf, 
 	struct where_ctx w = {buf, cap, 0};
 	snprintf(buf, cap, "[no stack]");
 	hc_analysis_frames(a, n, 1, first_known, &w);
-	for (char *p = buf; *p; p++) /* names from the trace drive no terminal */
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	hc_terminal_safe(buf); /* names from the trace drive no terminal */
 }

@@ -53,6 +53,39 @@ static void test_utf8(void)
 	is_int(hc_utf8_seq((const uint8_t *)S("\xc3(")), 0, "utf8: a lead byte without continuation");
 }
 
+static const char *terminal_of(const char *s, size_t n)
+{
+	static char *out;
+	free(out);
+	CAPTURE(out, hc_put_terminal(f, s, n));
+	return out;
+}
+
+static const char *safe_of(const char *s)
+{
+	static char buf[64];
+	snprintf(buf, sizeof(buf), "%s", s);
+	hc_terminal_safe(buf);
+	return buf;
+}
+
+/* A terminal line: UTF-8 kept, control characters and broken UTF-8 as '?',
+ * the same written out and in place. */
+static void test_terminal(void)
+{
+	is_str(terminal_of(S("plain \xc3\xa9 \xe2\x82\xac")), "plain \xc3\xa9 \xe2\x82\xac",
+	       "terminal: ASCII and UTF-8 as they are");
+	is_str(terminal_of(S("a\x1b[2Jb\n\x7f")), "a?[2Jb??", "terminal: control characters as '?'");
+	is_str(terminal_of(S("x\xff\xc3(\xe2\x82")), "x?\?(??", "terminal: bytes not UTF-8 as '?'");
+	is_str(terminal_of(S("\xed\xa0\x80\xc0\xaf")), "?????",
+	       "terminal: a surrogate and an overlong form, each byte as '?'");
+	is_str(safe_of("plain \xc3\xa9 \xe2\x82\xac"), "plain \xc3\xa9 \xe2\x82\xac",
+	       "in place: ASCII and UTF-8 as they are");
+	is_str(safe_of("a\x1b[2Jb\n\x7f"), "a?[2Jb??", "in place: control characters as '?'");
+	is_str(safe_of("x\xff\xc3(\xe2\x82"), "x?\?(??", "in place: bytes not UTF-8 as '?'");
+	is_str(safe_of("\xed\xa0\x80\xc0\xaf"), "?????", "in place: surrogate and overlong");
+}
+
 static void test_json_strings(void)
 {
 	is_str(json_of(S("plain")), "\"plain\"", "json: plain");
@@ -266,6 +299,7 @@ static void test_json_report(void)
 int main(void)
 {
 	test_utf8();
+	test_terminal();
 	test_json_strings();
 	test_quoted();
 	test_json_report();
