@@ -14,6 +14,7 @@
 #include "decode.h"
 #include "hash.h"
 #include "hugemem.h"
+#include "progress.h"
 #include "reader.h"
 
 /* --- small growable arrays and maps --------------------------------------- */
@@ -313,9 +314,11 @@ static int each_record(struct hc_model *m, record_fn fn, void *ctx, uint8_t want
 	struct hc_rec rec;
 	uint64_t chunk = UINT64_MAX;
 	while ((rc = hc_reader_next(&r, &rec)) == 1) {
-		if (on_chunk && rec.chunk_index != chunk) {
+		if (rec.chunk_index != chunk) {
 			chunk = rec.chunk_index;
-			on_chunk(ctx, r.cur + rec.raw_offset, r.cur_len - rec.raw_offset);
+			hc_progress_at(rec.chunk_offset);
+			if (on_chunk)
+				on_chunk(ctx, r.cur + rec.raw_offset, r.cur_len - rec.raw_offset);
 		}
 		int stop = fn(m, &rec, ctx);
 		if (stop < 0) {
@@ -951,8 +954,14 @@ int hc_model_build(struct hc_model *m, const char *path,
 		return m->err = rc;
 	}
 	hc_reader_readahead(&r);
+	hc_progress_begin(path, r.size_known ? r.file_size : 0, 3);
 	struct hc_rec rec;
+	uint64_t chunk = UINT64_MAX;
 	while ((rc = hc_reader_next(&r, &rec)) == 1) {
+		if (rec.chunk_index != chunk) {
+			chunk = rec.chunk_index;
+			hc_progress_at(rec.chunk_offset);
+		}
 		int e = note_chunk(m, &rec);
 		if (!e)
 			e = pass1(m, &rec, &cap);
@@ -965,8 +974,10 @@ int hc_model_build(struct hc_model *m, const char *path,
 	}
 	hc_summary_finish(&m->sum, &r);
 	hc_reader_close(&r);
-	if (rc == -ENOMEM || r.status == HC_READ_BAD_FILE)
+	if (rc == -ENOMEM || r.status == HC_READ_BAD_FILE) {
+		hc_progress_end();
 		return m->err = rc ? rc : -EIO;
+	}
 
 	const struct hc_header_rec *h = &m->sum.header;
 	m->interval_s = m->sum.have_header ? (double)h->interval_ns / 1e9 : 1;
@@ -978,6 +989,7 @@ int hc_model_build(struct hc_model *m, const char *path,
 	build_windows(m);
 
 	struct pass2 p2 = {0};
+	hc_progress_pass(2);
 	rc = each_record(m, pass2, &p2, NEED_PASS2, NULL);
 	for (size_t i = 0; i < m->nsites; i++) {
 		m->live_bytes_end += m->sites[i].live_at_end;
@@ -1000,6 +1012,7 @@ int hc_model_build(struct hc_model *m, const char *path,
 		if (!p3.aging || !p3.pend_live || !p3.pend_aged || !p3.pend_mark || !p3.pend_list ||
 		    !p3.retained)
 			rc = -ENOMEM;
+		hc_progress_pass(3);
 		if (!rc)
 			rc = each_record(m, pass3, &p3, NEED_PASS3, prefetch_chunk);
 		if (!rc && p3.k > 0 && p3.k <= p3.ns)
@@ -1026,6 +1039,7 @@ int hc_model_build(struct hc_model *m, const char *path,
 	for (size_t i = 1; i < m->nnodes; i++)
 		if (m->nodes[i].live > m->nodes[i].peak)
 			m->nodes[i].peak = m->nodes[i].live;
+	hc_progress_end();
 	return m->err = rc;
 }
 

@@ -113,6 +113,8 @@ int hc_config_load(void)
 				c->fork_mode = HC_FORK_OFF;
 			else
 				return bad(name, v, "'trace' or 'off'");
+		} else if (!strcmp(name, "HEAPCREEP_PROGRESS")) {
+			continue; /* the analyzer's progress line: nothing here */
 		} else if (!strcmp(name, "HEAPCREEP_COMPRESS")) {
 			if (parse_int(v, 0, 19, &l))
 				return bad(name, v, "a zstd level from 0 (off) to 19");
