@@ -4,7 +4,7 @@
  * as the command did (re-raising a fatal signal). Every traced process
  * (forks, and each image of an exec chain such as `sh -c`, `env` or the
  * pyenv shims) writes its own trace into a private directory; afterwards the
- * trace of the process that did the work (the most allocations) becomes
+ * trace of the process that did the work (the most bytes allocated) becomes
  * FILE and the others are kept, named by pid and program, in FILE.traces/.
  */
 #include <dirent.h>
@@ -34,7 +34,12 @@ static const char usage[] =
 
 struct trace_info {
 	char name[NAME_MAX + 1];
-	uint64_t pid, ppid, seq, allocs;
+	uint64_t pid, ppid, seq;
+	/* Bytes allocated: what tells the program from its helpers. Not the
+	 * count of allocations: when sampling, a helper's few small sampled
+	 * blocks estimate tens of thousands of allocations (each stands for
+	 * the ~512 KiB between samples), more than the program's big ones. */
+	uint64_t work;
 	char prog[64];
 };
 
@@ -238,8 +243,8 @@ static void exec_child(char **cmd, const struct hc_run_opts *o, const char *shim
 static int by_work(const void *a, const void *b)
 {
 	const struct trace_info *x = a, *y = b;
-	if (x->allocs != y->allocs)
-		return x->allocs > y->allocs ? -1 : 1;
+	if (x->work != y->work)
+		return x->work > y->work ? -1 : 1;
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
 	return x->seq > y->seq ? -1 : (x->seq < y->seq);
@@ -274,7 +279,7 @@ static size_t list_traces(const char *tmp, struct trace_info **out)
 		t->pid = s.have_header ? s.header.pid : strtoull(e->d_name, NULL, 10);
 		t->ppid = s.have_header ? s.header.ppid : 0;
 		t->seq = s.have_header ? s.header.exec_seq : 0;
-		t->allocs = s.have_snapshot ? s.last.total_allocs : 0;
+		t->work = s.have_snapshot ? s.last.total_bytes_allocated : 0;
 		const char *prog = "unknown";
 		size_t plen = 7;
 		if (s.have_header && s.header.exe.len) {
@@ -312,7 +317,7 @@ static int final_image(const struct trace_info *t, size_t n, size_t i)
  * exec chain of sh -c, env or pyenv shims ends in the real program), unless
  * that image did next to nothing and one of its children did the work (a
  * shell that ran the program). Grandchildren are helpers of that program
- * (pyenv's own scripts), not the work. t is sorted by allocations. */
+ * (pyenv's own scripts), not the work. t is sorted by work. */
 static size_t main_trace(const struct trace_info *t, size_t n, pid_t root)
 {
 	size_t own = n, kid = n;
@@ -322,11 +327,11 @@ static size_t main_trace(const struct trace_info *t, size_t n, pid_t root)
 		if (t[i].pid == (uint64_t)root && own == n)
 			own = i;
 		else if (t[i].ppid == (uint64_t)root && kid == n)
-			kid = i; /* the first in allocation order: the busiest */
+			kid = i; /* the first in order of work: the busiest */
 	}
 	if (own == n)
 		return kid == n ? 0 : kid;
-	if (kid != n && t[own].allocs * 10 < t[kid].allocs)
+	if (kid != n && t[own].work * 10 < t[kid].work)
 		return kid;
 	return own;
 }

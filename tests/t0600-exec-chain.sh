@@ -42,4 +42,16 @@ check env "$py" env A=1 "$py" big.py
 # helpers and exec the interpreter in the end).
 check path-python3 "$py" python3 big.py
 
+# Sampling: a helper of many small blocks (200 000 x 16 B) before the
+# program of a few big ones (64 x 1 MiB). Counted in allocations, the
+# helper's few sampled blocks would stand for about 200 000 and win; in
+# bytes the program's 64 MiB do.
+"$HC" run -q --sample 512K -o smp.hct -- sh -c "'$PROG/sizes' 200000 16; exec '$PROG/sizes' 64 1048576"
+is "$?" 0 "sampled, a helper then the program: exit 0"
+"$HC" report -f json smp.hct >smp.json
+is "$(jq -r .trace.exe smp.json)" "$PROG/sizes" "FILE is a trace of sizes"
+is "$(jq -r '.totals.bytes_allocated > 33554432' smp.json)" true \
+	"the program's: $(jq -r .totals.bytes_allocated smp.json) bytes estimated (64 MiB true)"
+is "$(jq -r '.trace.cmdline | join(" ")' smp.json)" "$PROG/sizes 64 1048576" "with the program's arguments"
+
 done_testing
