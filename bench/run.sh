@@ -125,3 +125,4 @@ echo "$workloads" | while IFS='|' read -r wname wcmd; do
 		}'
 	done
 done
+"$build/bench/clock"
