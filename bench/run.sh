@@ -9,11 +9,13 @@
 # `heaptrack -r` records raw data, its recording cost); jemalloc's profiler
 # recording every allocation (lg_prof_sample:0) and at its default rate
 # (512 KiB); valgrind massif. A tool that is not installed is skipped.
-# BENCH_ROUNDS (default 3) and BENCH_SCALE (default 1.0) tune the run.
+# BENCH_ROUNDS (default 5) and BENCH_SCALE (default 1.0) tune the run. Times
+# come from bench/timeit (to the microsecond, not /usr/bin/time's hundredths:
+# a baseline churn run takes about 0.1 s).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${HC_TEST_BUILD:-$top/build}
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-5}
 scale=${BENCH_SCALE:-1}
 HC=$build/bin/heapcreep
 LIB=$build/lib/libheapcreep.so
@@ -71,7 +73,7 @@ run() {
 	massif) pre="valgrind -q --tool=massif --massif-out-file=$work/t/massif.out" ;;
 	esac
 	# shellcheck disable=SC2086
-	/usr/bin/time -f "%e %U %S %M" -o time.txt $pre $cmd >/dev/null 2>err.txt
+	"$build/bench/timeit" time.txt $pre $cmd >/dev/null 2>err.txt
 	read -r wall user sys rss <time.txt
 	bytes=$(du -cb t 2>/dev/null | tail -n 1 | cut -f1)
 	ana=-
@@ -79,8 +81,8 @@ run() {
 	heapcreep*)
 		f=$(ls -S t/*.hct 2>/dev/null | head -n 1)
 		if [ -n "$f" ]; then
-			/usr/bin/time -f "%e" -o ana.txt "$HC" report -f json "$f" >/dev/null 2>&1
-			ana=$(cat ana.txt)
+			"$build/bench/timeit" ana.txt "$HC" report -f json "$f" >/dev/null 2>&1
+			ana=$(cut -d' ' -f1 ana.txt)
 		fi
 		;;
 	esac
@@ -120,8 +122,9 @@ echo "$workloads" | while IFS='|' read -r wname wcmd; do
 		awk -v w="$wname" -v t="$tool" -v wall="$wall" -v bw="$base_wall" -v cpu="$cpu" -v bc="$base_cpu" \
 			-v rss="$rss" -v bytes="$bytes" -v ana="$ana" -v mp="$mp" 'BEGIN {
 			per = (t == "baseline" || mp == 0) ? "-" : sprintf("%.3f", bytes / 1e6 / (mp / 1e6));
+			a = (ana == "-") ? "-" : sprintf("%.3f", ana);
 			printf "%-11s %-19s %9.3f %7.2f %7.2f %7.1f %9.3f %11s %9s\n", w, t, wall, wall / bw,
-				cpu / bc, rss / 1024, (t == "baseline") ? 0 : bytes / 1e6, per, ana
+				cpu / bc, rss / 1024, (t == "baseline") ? 0 : bytes / 1e6, per, a
 		}'
 	done
 done
