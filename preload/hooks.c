@@ -95,6 +95,8 @@ __attribute__((noinline)) static void *traced_malloc(size_t size, const struct h
 
 EXPORT void *malloc(size_t size)
 {
+	if (hc_sample_skip(size))
+		return hc_real.malloc(size);
 	if (unlikely(!ready()))
 		return hc_boot_alloc(size, 16);
 	if (!traced(&hc_tls) || !hc_sample_want(size))
@@ -117,6 +119,10 @@ EXPORT void free(void *p)
 {
 	if (!p || unlikely(hc_boot_owns(p)))
 		return;
+	if (hc_sampled_never(p)) {
+		hc_real.free(p);
+		return;
+	}
 	if (unlikely(!ready()))
 		return; /* cannot happen: only the arena served memory before */
 	if (!traced(&hc_tls) || !hc_free_traced(p)) {

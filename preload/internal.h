@@ -384,6 +384,33 @@ static inline int hc_sample_want(size_t size)
 	return 1;
 }
 
+/* Sampled mode's fast paths, taken before any other check: an allocation
+ * with no sample point in its bytes, a free of a block whose counter is
+ * zero (never sampled). Neither can be recorded whatever the state, so the
+ * hook goes straight to the allocator. Both are false in exact mode
+ * (sample_left stays 0, there are no counters) and before the shim is
+ * resolved (sample_left is drawn, and the counters mapped, only after). An
+ * allocation made inside the shim may use up part of the distance to the
+ * next sample; the distance is memoryless, so the program's bytes are
+ * sampled at the same rate. */
+static inline int hc_sample_skip(size_t size)
+{
+	struct hc_tls *t = &hc_tls;
+	if (likely(t->sample_left > 0 && (uint64_t)t->sample_left > size)) {
+		t->sample_left -= (int64_t)size;
+		return 1;
+	}
+	return 0;
+}
+
+static inline int hc_sampled_never(void *p)
+{
+	/* acquire: mapped after hc_real was resolved */
+	_Atomic uint8_t *c = atomic_load_explicit(&hc_sampled_counts, memory_order_acquire);
+	return c && atomic_load_explicit(&c[hc_sampled_bucket((uint64_t)(uintptr_t)p)],
+					 memory_order_acquire) == 0;
+}
+
 /* Whether the free of p is recorded: always when every allocation is; when
  * sampling, only for sampled blocks. Call before the real free. */
 static inline int hc_free_traced(void *p)
