@@ -351,48 +351,32 @@ static inline size_t hc_sampled_bucket(uint64_t p)
 {
 	return (size_t)(hc_sampled_hash(p) >> (64 - HC_SAMPLED_COUNT_BITS));
 }
+/* Whether p's block was surely never sampled: its bucket's counter is zero.
+ * The free hook asks this before any other check (see hc_sample_skip); false
+ * in exact mode and before the shim is resolved (no counters yet). */
+static inline int hc_sampled_never(void *p)
+{
+	/* acquire: mapped after hc_real was resolved */
+	_Atomic uint8_t *c = atomic_load_explicit(&hc_sampled_counts, memory_order_acquire);
+	return c && atomic_load_explicit(&c[hc_sampled_bucket((uint64_t)(uintptr_t)p)],
+					 memory_order_acquire) == 0;
+}
 static inline int hc_sampled_take(void *p)
 {
-	_Atomic uint8_t *c = atomic_load_explicit(&hc_sampled_counts, memory_order_relaxed);
-	if (likely(c != NULL) &&
-	    atomic_load_explicit(&c[hc_sampled_bucket((uint64_t)(uintptr_t)p)],
-				 memory_order_acquire) == 0)
-		return 0;
-	return hc_sampled_take_slow(p);
+	return likely(hc_sampled_never(p)) ? 0 : hc_sampled_take_slow(p);
 }
 void hc_sampled_reset(void) HC_HIDDEN;
 
 /* record.c: the distance to the next sampled byte for the calling thread. */
 int64_t hc_sample_draw(void) HC_HIDDEN;
 
-/* Whether an allocation of size bytes is recorded: always when every
- * allocation is; when sampling, when a sample point falls in its bytes
- * (exponential distances, as jemalloc and tcmalloc draw them; memoryless,
- * so the next distance is drawn afresh). Call once per allocation, before
- * the real call: an unsampled allocation costs only this. */
-static inline int hc_sample_want(size_t size)
-{
-	if (likely(hc_config.sample_bytes == 0))
-		return 1;
-	struct hc_tls *t = &hc_tls;
-	if (unlikely(t->sample_left == 0))
-		t->sample_left = hc_sample_draw();
-	t->sample_left -= (int64_t)size;
-	if (likely(t->sample_left > 0))
-		return 0;
-	t->sample_left = hc_sample_draw();
-	return 1;
-}
-
-/* Sampled mode's fast paths, taken before any other check: an allocation
- * with no sample point in its bytes, a free of a block whose counter is
- * zero (never sampled). Neither can be recorded whatever the state, so the
- * hook goes straight to the allocator. Both are false in exact mode
- * (sample_left stays 0, there are no counters) and before the shim is
- * resolved (sample_left is drawn, and the counters mapped, only after). An
- * allocation made inside the shim may use up part of the distance to the
- * next sample; the distance is memoryless, so the program's bytes are
- * sampled at the same rate. */
+/* Whether no sample point falls in the next size bytes of the thread's
+ * countdown (which it then spends). Sampled mode's malloc asks this before
+ * any other check: such an allocation cannot be recorded whatever the state.
+ * False in exact mode (sample_left stays 0) and before the shim is resolved
+ * (the countdown is drawn only after). An allocation made inside the shim
+ * may spend part of the countdown; the distance is memoryless, so the
+ * program's bytes are sampled at the same rate. */
 static inline int hc_sample_skip(size_t size)
 {
 	struct hc_tls *t = &hc_tls;
@@ -403,12 +387,25 @@ static inline int hc_sample_skip(size_t size)
 	return 0;
 }
 
-static inline int hc_sampled_never(void *p)
+/* Whether an allocation of size bytes is recorded: always when every
+ * allocation is; when sampling, when a sample point falls in its bytes
+ * (exponential distances, as jemalloc and tcmalloc draw them; memoryless,
+ * so the next distance is drawn afresh). Call once per allocation, before
+ * the real call: an unsampled allocation costs only this. */
+static inline int hc_sample_want(size_t size)
 {
-	/* acquire: mapped after hc_real was resolved */
-	_Atomic uint8_t *c = atomic_load_explicit(&hc_sampled_counts, memory_order_acquire);
-	return c && atomic_load_explicit(&c[hc_sampled_bucket((uint64_t)(uintptr_t)p)],
-					 memory_order_acquire) == 0;
+	if (likely(hc_config.sample_bytes == 0))
+		return 1;
+	if (likely(hc_sample_skip(size)))
+		return 0;
+	struct hc_tls *t = &hc_tls;
+	if (unlikely(t->sample_left == 0)) { /* the thread's first: draw one */
+		t->sample_left = hc_sample_draw();
+		if (hc_sample_skip(size))
+			return 0;
+	}
+	t->sample_left = hc_sample_draw();
+	return 1;
 }
 
 /* Whether the free of p is recorded: always when every allocation is; when
