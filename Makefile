@@ -65,7 +65,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 # ring sources directly (never with SANITIZE: TSan excludes ASan).
 TSAN_SRC := $(wildcard tests/unit/tsan-*.c)
 TSAN_BIN := $(TSAN_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
-TSAN_DEPS := preload/ring.c preload/thread.c preload/mem.c
+TSAN_DEPS := preload/ring.c preload/merge.c preload/thread.c preload/mem.c
 # The trace reader's tests again under TSan, for its read-ahead thread.
 TSAN_BIN += $(BUILD)/tests/unit/tsan-reader
 TSAN_READER := analyzer/reader.c analyzer/decode.c analyzer/summary.c preload/writer.c preload/mem.c
@@ -128,6 +128,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(CLI_LIBOBJ) $(UNIT_OBJ)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(HC_CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -o $@ $< \
 		$(CLI_LIBOBJ) $(UNIT_OBJ) $(DW_LIBS) $(ZSTD_LIBS) $(UNWIND_LIBS) -lm -lpthread
+
+# The heap model's simulation drains real rings through the collector's merge.
+$(BUILD)/tests/unit/test-heap: tests/unit/test-heap.c tests/unit/tap.h preload/ring.c preload/merge.c \
+		$(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/mem.o $(wildcard preload/*.h)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(HC_CPPFLAGS) -Itests/unit $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -o $@ $< \
+		preload/ring.c preload/merge.c $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/mem.o -lm -lpthread
 
 # The sampled set needs only itself and the shim's mmap allocator.
 $(BUILD)/tests/unit/tsan-sampled: tests/unit/tsan-sampled.c tests/unit/tap.h preload/sampled.c preload/mem.c $(wildcard preload/*.h)

@@ -45,6 +45,7 @@ static struct {
 	char path[4096];
 	struct hc_writer w;
 	struct hc_heap heap;
+	struct hc_merge merge;
 	uint64_t next_snapshot, snapshots, events, corrupt_events;
 	uint64_t last_block_written;
 	uint64_t lost_noted[4];   /* lost events by cause when last noted */
@@ -388,7 +389,8 @@ static void emit_free(void *ctx, uint64_t id, uint64_t ts)
 
 /* --- draining ------------------------------------------------------------ */
 
-static void process(const uint64_t *e)
+/* One event; `now`: a free in it may be applied at once (merge.c). */
+static void process(const uint64_t *e, int now)
 {
 	struct hc_heap *h = &C.heap;
 	switch (HC_EV_KIND(e[0])) {
@@ -408,10 +410,10 @@ static void process(const uint64_t *e)
 		hc_heap_alloc(h, e[1], e[2], e[3], hc_heap_lookup(h, e[4]));
 		return;
 	case HC_EV_FREE:
-		hc_heap_free(h, e[1], e[2]);
+		(now ? hc_heap_free_now : hc_heap_free)(h, e[1], e[2]);
 		return;
 	case HC_EV_REALLOC:
-		hc_heap_free(h, e[1], e[4]);
+		(now ? hc_heap_free_now : hc_heap_free)(h, e[1], e[4]);
 		hc_heap_alloc(h, e[2], e[3], e[5], hc_heap_lookup(h, e[6]));
 		return;
 	case HC_EV_EXIT:
@@ -434,18 +436,17 @@ static void process(const uint64_t *e)
 	C.corrupt_events++; /* cannot happen: rings are only written by record.c */
 }
 
-static void process_event(void *ctx, const uint64_t *e)
+static void process_event(void *ctx, const uint64_t *e, int now)
 {
 	(void)ctx;
-	process(e);
+	process(e, now);
 }
 
 static size_t drain_all(void)
 {
-	size_t n = 0;
-	for (struct hc_ring *r = atomic_load_explicit(&hc_rings, memory_order_acquire); r;
-	     r = r->next)
-		n += hc_ring_drain(r, process_event, NULL, &C.corrupt_events);
+	hc_merge_look(&C.merge, atomic_load_explicit(&hc_rings, memory_order_acquire));
+	size_t n = hc_merge_drain(&C.merge, atomic_load_explicit(&hc_rings, memory_order_acquire),
+				  process_event, NULL, &C.corrupt_events);
 	C.events += n;
 	return n;
 }
@@ -865,6 +866,7 @@ void hc_collector_postfork_child(void)
 		 * state (all of it in mmap memory) and its file. */
 		hc_writer_release(&C.w);
 		hc_heap_release(&C.heap);
+		hc_merge_release(&C.merge);
 		if (C.fd >= 0)
 			close(C.fd);
 	}

@@ -80,24 +80,43 @@ static void *table_find(const struct hc_table *t, uint64_t key)
 	}
 }
 
-static void table_remove(struct hc_table *t, void *elem)
+/* The element with key, or the empty slot where it would go (*found 0).
+ * The table must have an empty slot. */
+static void *table_slot(struct hc_table *t, uint64_t key, int *found)
 {
+	for (size_t j = home(key, t->cap);; j = (j + 1) & (t->cap - 1)) {
+		uint64_t *e = SLOT(t, j);
+		if (*e == key || !*e) {
+			*found = *e != 0;
+			return e;
+		}
+	}
+}
+
+/* esize is the table's, passed as a constant (table_remove) so that the
+ * slot index and the moves compile to multiplies and plain copies. */
+static inline __attribute__((always_inline)) void table_remove_sized(struct hc_table *t,
+								     void *elem, size_t esize)
+{
+#define AT(i) ((uint64_t *)((char *)t->slots + (i) * esize))
 	size_t mask = t->cap - 1;
-	size_t i = (size_t)((char *)elem - (char *)t->slots) / t->esize;
-	*SLOT(t, i) = 0;
+	size_t i = (size_t)((char *)elem - (char *)t->slots) / esize;
+	*AT(i) = 0;
 	t->len--;
 	/* Backward shift: pull later entries of the probe run into the hole
 	 * unless their home lies cyclically in (i, j]. */
-	for (size_t j = (i + 1) & mask; *SLOT(t, j); j = (j + 1) & mask) {
-		size_t k = home(*SLOT(t, j), t->cap);
+	for (size_t j = (i + 1) & mask; *AT(j); j = (j + 1) & mask) {
+		size_t k = home(*AT(j), t->cap);
 		int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
 		if (stays)
 			continue;
-		memcpy(SLOT(t, i), SLOT(t, j), t->esize);
-		*SLOT(t, j) = 0;
+		memcpy(AT(i), AT(j), esize);
+		*AT(j) = 0;
 		i = j;
 	}
+#undef AT
 }
+#define table_remove(t, elem) table_remove_sized(t, elem, sizeof(*(elem)))
 
 /* --- retired blocks ------------------------------------------------------ */
 
@@ -383,13 +402,20 @@ void hc_heap_alloc(struct hc_heap *h, uint64_t ptr, uint64_t size, uint64_t ts, 
 	if (site >= h->nsites)
 		site = 0;
 	struct hc_block nb = {.ptr = ptr, .size = size, .ts = ts, .site = site};
-	struct hc_block *e = table_find(&h->live, ptr);
+	struct hc_table *t = &h->live;
+	struct hc_block *e;
+	int found;
 	account_alloc(h, site, size);
-	if (!e) {
-		if (!table_insert(&h->live, &nb)) {
-			h->dropped++;
-			account_free(h, site, size);
+	if (likely((t->len + 1) * 4 <= t->cap * 3) || !table_grow(t)) {
+		e = table_slot(t, ptr, &found); /* one probe for the lookup and the insert */
+		if (!found) {
+			*e = nb;
+			t->len++;
+			return;
 		}
+	} else if (!(e = table_find(t, ptr))) { /* full, and it cannot grow */
+		h->dropped++;
+		account_free(h, site, size);
 		return;
 	}
 	/* The address is still live in our table, so one of the two blocks
@@ -405,7 +431,7 @@ void hc_heap_alloc(struct hc_heap *h, uint64_t ptr, uint64_t size, uint64_t ts, 
 		h->dropped++;
 }
 
-static void apply_free(struct hc_heap *h, uint64_t ptr, uint64_t ts)
+void hc_heap_free_now(struct hc_heap *h, uint64_t ptr, uint64_t ts)
 {
 	/* Retired blocks at an address are all older than its live block, so
 	 * the live one, if older than the free, is the latest candidate. */
@@ -451,7 +477,7 @@ void hc_heap_free(struct hc_heap *h, uint64_t ptr, uint64_t ts)
 static void apply_list(struct hc_heap *h, int which)
 {
 	for (size_t i = 0; i < h->frees_len[which]; i++)
-		apply_free(h, h->frees[which][i].ptr, h->frees[which][i].ts);
+		hc_heap_free_now(h, h->frees[which][i].ptr, h->frees[which][i].ts);
 	h->frees_len[which] = 0;
 }
 

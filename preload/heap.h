@@ -13,7 +13,9 @@
  *    was published before it, so it is seen by the end of round N+1.
  * So allocs are applied at once (an alloc at an address still live means the
  * older block was freed: it is retired), and frees one round late, matched to
- * the latest alloc at that address that precedes them.
+ * the latest alloc at that address that precedes them; or at once, when the
+ * collector's merge of the rings by stamp knows every alloc before them is
+ * in (merge.c).
  */
 #ifndef HC_HEAP_H
 #define HC_HEAP_H
@@ -90,6 +92,9 @@ uint32_t hc_heap_lookup(const struct hc_heap *h, uint64_t hash);
 
 void hc_heap_alloc(struct hc_heap *h, uint64_t ptr, uint64_t size, uint64_t ts, uint32_t site);
 void hc_heap_free(struct hc_heap *h, uint64_t ptr, uint64_t ts);
+/* A free applied at once: only when every allocation that precedes it has
+ * been applied (the collector's merge says when, merge.c). */
+void hc_heap_free_now(struct hc_heap *h, uint64_t ptr, uint64_t ts);
 /* End of a drain round: applies the frees seen in the round before. */
 void hc_heap_round(struct hc_heap *h);
 /* Applies every pending free (at the end, once all rings are drained). */

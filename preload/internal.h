@@ -3,8 +3,9 @@
  * allocation names (exports.map); everything here is hidden.
  *
  * Pipeline: hooks.c (interposed entry points) → unwind.c (stack + hash) →
- * ring.c (per-thread SPSC rings, thread.c hands them out) → collector.c
- * (the one thread that owns all tables: live.c, sites.c) → writer.c.
+ * ring.c (per-thread SPSC rings, thread.c hands them out) → merge.c (the
+ * collector's drain: the rings' events in stamp order) → collector.c (the
+ * one thread that owns all tables: heap.c) → writer.c.
  */
 #ifndef HC_INTERNAL_H
 #define HC_INTERNAL_H
@@ -295,6 +296,32 @@ void hc_ring_reset(struct hc_ring *r) HC_HIDDEN;
  * it is empty. Returns the number of events. */
 size_t hc_ring_drain(struct hc_ring *r, void (*fn)(void *ctx, const uint64_t *e), void *ctx,
 		     uint64_t *corrupt) HC_HIDDEN;
+
+/* After a drain up to tail: frees the space for the producer and, if the
+ * ring was seen DEAD (state read before its head) and is empty, recycles
+ * it. */
+void hc_ring_consumed(struct hc_ring *r, uint64_t tail, int state) HC_HIDDEN;
+
+/* --- merge.c: the collector's drain, in time-stamp order ----------------- */
+
+/* Called for each event; `now`: a free (a realloc's free) in it may be
+ * applied at once, else it must wait a round (heap.h). */
+typedef void (*hc_merge_fn)(void *ctx, const uint64_t *e, int now);
+struct hc_merge_cursor;
+struct hc_merge {
+	struct hc_merge_cursor *cur, **act;
+	size_t cap, n;
+	struct hc_ring *seen;       /* the registry's head at the first look */
+	int short_of_memory;
+	uint64_t drains, unordered; /* drains, and those whose frees all waited */
+};
+/* The first look: how far each ring of the registry `list` has published. */
+void hc_merge_look(struct hc_merge *m, struct hc_ring *list) HC_HIDDEN;
+/* The second look, then every event up to it, merged by stamp; frees the
+ * rings' space and recycles DEAD rings. Returns the number of events. */
+size_t hc_merge_drain(struct hc_merge *m, struct hc_ring *list, hc_merge_fn fn, void *ctx,
+		      uint64_t *corrupt) HC_HIDDEN;
+void hc_merge_release(struct hc_merge *m) HC_HIDDEN;
 
 /* --- unwind.c ------------------------------------------------------------ */
 

@@ -147,9 +147,15 @@ size_t hc_ring_drain(struct hc_ring *r, void (*fn)(void *ctx, const uint64_t *e)
 		}
 		tail += words * 8;
 	}
+	hc_ring_consumed(r, tail, state);
+	return n;
+}
+
+void hc_ring_consumed(struct hc_ring *r, uint64_t tail, int state)
+{
 	/* Release: the producer may reuse the space once it sees this tail. */
 	atomic_store_explicit(&r->tail, tail, memory_order_release);
-	if (state == HC_RING_DEAD) {
+	if (state == HC_RING_DEAD && tail == atomic_load_explicit(&r->head, memory_order_relaxed)) {
 		/* Its thread is gone and no one else writes it: give the pages
 		 * back, so rings kept for recycling cost address space only. */
 		madvise(r->data, r->size, MADV_DONTNEED);
@@ -159,5 +165,4 @@ size_t hc_ring_drain(struct hc_ring *r, void (*fn)(void *ctx, const uint64_t *e)
 							    memory_order_relaxed))
 			atomic_fetch_add_explicit(&hc_rings_recycled, 1, memory_order_release);
 	}
-	return n;
 }

@@ -4,7 +4,8 @@
  * does: ring by ring, late, out of order across threads, in drain rounds;
  * every figure must then equal the ground truth exactly. Then hand-written
  * orders, timings of heavy reuse, sampled mode, and the stack table's API.
- * Replay one seed of the simulation: test-heap SHAPE SEED.
+ * The simulation runs again with the collector's merge (merge.c) over real
+ * rings. Replay one seed of the simulation: test-heap SHAPE SEED [merge].
  */
 #include <math.h>
 #include <stdlib.h>
@@ -12,7 +13,17 @@
 #include <time.h>
 
 #include "heap.h"
+#include "internal.h"
+#include "mem.h"
 #include "tap.h"
+
+/* What ring.c needs from the rest of the shim: the simulation drains real
+ * rings through the collector's merge (merge.c). */
+struct hc_config hc_config;
+_Atomic int hc_tracing = HC_ON;
+_Atomic int hc_collector_running = 1;
+void hc_collector_start(void) {}
+void hc_collector_kick(void) {}
 
 /* --- randomness ---------------------------------------------------------- */
 
@@ -105,6 +116,7 @@ struct ev {
 	uint64_t ptr, size, ts;
 	uint32_t site;
 	int is_free;
+	int realloc; /* a free whose alloc follows: one REALLOC event in a ring */
 };
 
 /* A thread's ring: events up to published are visible to the collector,
@@ -112,6 +124,7 @@ struct ev {
 struct ring {
 	struct ev *ev;
 	size_t len, cap, published, drained;
+	struct hc_ring *hr; /* merge mode: the real ring events are published in */
 	unsigned delay;
 	int state;
 	uint32_t r_old, r_addr; /* a realloc begun in the shim's order */
@@ -160,6 +173,11 @@ struct sim {
 	struct figures got[NSITE];   /* the sums of the model's flushed deltas */
 	int *perm;
 	int pos; /* next ring of the current drain round */
+	/* merge mode: the collector drains real rings with hc_merge_* */
+	int merge, looked;
+	struct hc_merge m;
+	struct hc_ring *list;
+	uint64_t corrupt, frees_now, frees_late;
 	int64_t max_seen;
 	size_t max_live_cap, max_retired_cap;
 	int nerr;
@@ -218,8 +236,47 @@ static size_t push_ev(struct sim *s, int t, struct ev e)
 	return r->len++;
 }
 
+static void merge_drain(struct sim *s, int then_round);
+
+/* Merge mode: the events from published on go into the real ring, a FREE,
+ * an ALLOC, or both as one REALLOC. A full ring waits for the collector. */
+static void write_ring(struct sim *s, int t)
+{
+	struct ring *r = &s->rings[t];
+	for (size_t i = r->published; i < r->len; i++) {
+		const struct ev *v = &r->ev[i];
+		int both = v->realloc && i + 1 < r->len;
+		unsigned words = both ? 7 : v->is_free ? 3 : 5;
+		struct hc_ring *hr = r->hr;
+		uint64_t head = atomic_load(&hr->head), tail = atomic_load(&hr->tail);
+		if (head - tail + 2 * words * 8 > hr->size) /* room for a PAD too */
+			merge_drain(s, 1);
+		uint64_t *e = hc_ring_reserve(hr, words);
+		if (!e) {
+			fail(s, "ring %d full after a drain", t);
+			return;
+		}
+		if (both) {
+			const struct ev *a = v + 1;
+			uint64_t w[7] = {HC_EV_HDR(HC_EV_REALLOC, 7, 0), v->ptr, a->ptr, a->size, v->ts,
+					 a->ts, a->site};
+			memcpy(e, w, sizeof(w));
+			i++;
+		} else if (v->is_free) {
+			uint64_t w[3] = {HC_EV_HDR(HC_EV_FREE, 3, 0), v->ptr, v->ts};
+			memcpy(e, w, sizeof(w));
+		} else {
+			uint64_t w[5] = {HC_EV_HDR(HC_EV_ALLOC, 5, 0), v->ptr, v->size, v->ts, v->site};
+			memcpy(e, w, sizeof(w));
+		}
+		hc_ring_commit(hr, words);
+	}
+}
+
 static void publish(struct sim *s, int t)
 {
+	if (s->merge)
+		write_ring(s, t);
 	s->rings[t].published = s->rings[t].len;
 	s->rings[t].state = T_READY;
 }
@@ -315,7 +372,7 @@ static uint32_t alloc_blk(struct sim *s, int t, uint32_t a, uint64_t ts)
 	b->site = chance(50) ? 0 : s->site_ids[below((uint64_t)s->nsite_ids)];
 	b->addr = a;
 	b->ring = (uint32_t)t;
-	b->ev = (uint32_t)push_ev(s, t, (struct ev){b->ptr, b->size, ts, b->site, 0});
+	b->ev = (uint32_t)push_ev(s, t, (struct ev){b->ptr, b->size, ts, b->site, 0, 0});
 	b->live_pos = (uint32_t)s->nlive;
 	s->live[s->nlive++] = bi;
 	s->addrs[a].state = A_LIVE;
@@ -353,7 +410,7 @@ static void op_free(struct sim *s, int t, uint32_t bi)
 	uint64_t ptr = s->blks[bi].ptr;
 	uint32_t a = s->blks[bi].addr;
 	kill_blk(s, bi, ts);
-	size_t e = push_ev(s, t, (struct ev){ptr, 0, ts, 0, 1});
+	size_t e = push_ev(s, t, (struct ev){ptr, 0, ts, 0, 1, 0});
 	give_addr(s, a, t, e);
 	s->rings[t].state = T_PENDING;
 }
@@ -365,7 +422,7 @@ static void op_realloc(struct sim *s, int t, uint32_t bi)
 	uint32_t a = s->blks[bi].addr, na = a;
 	uint64_t ts = tick(s);
 	kill_blk(s, bi, ts);
-	size_t e = push_ev(s, t, (struct ev){s->blks[bi].ptr, 0, ts, 0, 1});
+	size_t e = push_ev(s, t, (struct ev){s->blks[bi].ptr, 0, ts, 0, 1, 1});
 	if (!chance(333) && take_addr(s, &na))
 		give_addr(s, a, t, e);
 	else
@@ -398,7 +455,7 @@ static void realloc_begin(struct sim *s, int t, uint32_t bi)
 static void realloc_end(struct sim *s, int t)
 {
 	struct ring *r = &s->rings[t];
-	push_ev(s, t, (struct ev){s->blks[r->r_old].ptr, 0, r->r_ts, 0, 1});
+	push_ev(s, t, (struct ev){s->blks[r->r_old].ptr, 0, r->r_ts, 0, 1, 1});
 	alloc_blk(s, t, r->r_addr, tick(s));
 	r->state = T_PENDING;
 }
@@ -566,18 +623,74 @@ static void end_round(struct sim *s)
 	s->pos = 0;
 }
 
+/* Merge mode: the collector's drain_all, its two looks apart by however
+ * many producer steps came between. */
+static void free_ev(struct sim *s, uint64_t ptr, uint64_t ts, int now)
+{
+	if (now) {
+		s->frees_now++;
+		hc_heap_free_now(&s->h, ptr, ts);
+	} else {
+		s->frees_late++;
+		hc_heap_free(&s->h, ptr, ts);
+	}
+}
+
+static void on_event(void *ctx, const uint64_t *e, int now)
+{
+	struct sim *s = ctx;
+	switch (HC_EV_KIND(e[0])) {
+	case HC_EV_ALLOC:
+		hc_heap_alloc(&s->h, e[1], e[2], e[3], (uint32_t)e[4]);
+		break;
+	case HC_EV_FREE:
+		free_ev(s, e[1], e[2], now);
+		break;
+	case HC_EV_REALLOC:
+		free_ev(s, e[1], e[4], now);
+		hc_heap_alloc(&s->h, e[2], e[3], e[5], (uint32_t)e[6]);
+		break;
+	default:
+		fail(s, "the merge passed on an event of kind %d", (int)HC_EV_KIND(e[0]));
+	}
+	observe(s);
+}
+
+static void merge_look(struct sim *s)
+{
+	hc_merge_look(&s->m, s->list);
+	s->looked = 1;
+}
+
+static void merge_drain(struct sim *s, int then_round)
+{
+	if (!s->looked)
+		merge_look(s);
+	s->looked = 0;
+	hc_merge_drain(&s->m, s->list, on_event, s, &s->corrupt);
+	if (then_round)
+		end_round(s);
+}
+
 static void collector_step(struct sim *s)
 {
-	if (s->pos == 0) {
-		for (int i = s->nthreads - 1; i > 0; i--) {
-			int j = (int)below((uint64_t)i + 1), x = s->perm[i];
-			s->perm[i] = s->perm[j];
-			s->perm[j] = x;
+	if (s->merge) {
+		if (s->looked)
+			merge_drain(s, 1);
+		else
+			merge_look(s);
+	} else {
+		if (s->pos == 0) {
+			for (int i = s->nthreads - 1; i > 0; i--) {
+				int j = (int)below((uint64_t)i + 1), x = s->perm[i];
+				s->perm[i] = s->perm[j];
+				s->perm[j] = x;
+			}
 		}
+		visit(s, s->perm[s->pos++]);
+		if (s->pos == s->nthreads)
+			end_round(s);
 	}
-	visit(s, s->perm[s->pos++]);
-	if (s->pos == s->nthreads)
-		end_round(s);
 	if (chance(20))
 		promote(s);
 	if (chance(20))
@@ -586,6 +699,10 @@ static void collector_step(struct sim *s)
 
 static void full_round(struct sim *s, int then_round)
 {
+	if (s->merge) {
+		merge_drain(s, then_round);
+		return;
+	}
 	for (int t = 0; t < s->nthreads; t++)
 		visit(s, s->perm[t]);
 	if (then_round)
@@ -602,7 +719,7 @@ static void quiesce(struct sim *s)
 			realloc_end(s, t);
 		publish(s, t);
 	}
-	while (s->pos)
+	while (s->pos || s->looked)
 		collector_step(s);
 	if (chance(500)) {
 		full_round(s, 1);
@@ -706,8 +823,13 @@ static void check_exact(struct sim *s, const char *when)
 static void sim_release(struct sim *s)
 {
 	hc_heap_release(&s->h);
-	for (int t = 0; t < s->nthreads; t++)
+	hc_merge_release(&s->m);
+	size_t hdr = (sizeof(struct hc_ring) + 4095) & ~(size_t)4095;
+	for (int t = 0; t < s->nthreads; t++) {
 		free(s->rings[t].ev);
+		if (s->rings[t].hr)
+			hc_unmap(s->rings[t].hr, hdr + s->rings[t].hr->size);
+	}
 	free(s->rings);
 	free(s->addrs);
 	free(s->pool);
@@ -719,12 +841,12 @@ static void sim_release(struct sim *s)
 
 struct group_stats {
 	size_t max_live_cap, max_retired_cap;
-	uint64_t events;
+	uint64_t events, frees_now, frees_late, drains, unordered;
 };
 
 /* Runs one seed; returns 0 if exact, else -1 with the first mismatch in err. */
-static int run_seed(const struct shape *sh, uint64_t seed, struct group_stats *gs, char *err,
-		    size_t errlen)
+static int run_seed(const struct shape *sh, uint64_t seed, int merge, struct group_stats *gs,
+		    char *err, size_t errlen)
 {
 	struct sim *s = calloc(1, sizeof(*s));
 	if (!s || hc_heap_init(&s->h, sh->sample)) {
@@ -748,7 +870,18 @@ static int run_seed(const struct shape *sh, uint64_t seed, struct group_stats *g
 		s->perm[t] = t;
 		/* Some threads publish at once, others get preempted for long. */
 		s->rings[t].delay = sh->delay && chance(750) ? 1 + (unsigned)below(sh->delay) : 0;
+		if (!merge)
+			continue;
+		/* small rings wrap (PAD events) and fill (the collector drains) */
+		struct hc_ring *hr = hc_ring_new(chance(500) ? 4096 : 1u << 20);
+		if (!hr)
+			exit(99);
+		atomic_store(&hr->state, HC_RING_OWNED);
+		hr->next = s->list;
+		s->list = hr;
+		s->rings[t].hr = hr;
 	}
+	s->merge = merge;
 	for (size_t a = s->naddr; a-- > 0;)
 		give_addr(s, (uint32_t)a, -1, 0);
 	s->nsite_ids = 1 + (int)below(16);
@@ -791,7 +924,13 @@ static int run_seed(const struct shape *sh, uint64_t seed, struct group_stats *g
 			gs->max_retired_cap = s->max_retired_cap;
 		for (int t = 0; t < s->nthreads; t++)
 			gs->events += s->rings[t].len;
+		gs->frees_now += s->frees_now;
+		gs->frees_late += s->frees_late;
+		gs->drains += s->m.drains;
+		gs->unordered += s->m.unordered;
 	}
+	if (s->corrupt)
+		fail(s, "the merge counted %" PRIu64 " malformed events", s->corrupt);
 	int rc = s->nerr ? -1 : 0;
 	if (rc)
 		snprintf(err, errlen, "%s (%d mismatches)", s->err, s->nerr);
@@ -837,28 +976,37 @@ static uint64_t shape_seed(int shape, int i)
 	return (uint64_t)shape * 1000 + (uint64_t)i + 1;
 }
 
+/* Each shape twice: the collector draining ring by ring (every free a
+ * round late: the heap's contract alone), then through its merge (merge.c)
+ * of real rings, whose two looks producers interleave with. */
 static void test_shapes(void)
 {
-	for (int k = 0; k < NSHAPES; k++) {
-		const struct shape *sh = &shapes[k];
+	for (int k = 0; k < 2 * NSHAPES; k++) {
+		const struct shape *sh = &shapes[k % NSHAPES];
+		int merge = k >= NSHAPES;
 		struct group_stats gs = {0};
 		int failed = 0;
 		uint64_t first = 0;
 		char err[512], first_err[512];
 		double t0 = now_s();
 		for (int i = 0; i < sh->seeds; i++) {
-			uint64_t seed = shape_seed(k, i);
-			if (run_seed(sh, seed, &gs, err, sizeof(err)) && !failed++) {
+			uint64_t seed = shape_seed(k % NSHAPES, i);
+			if (run_seed(sh, seed, merge, &gs, err, sizeof(err)) && !failed++) {
 				first = seed;
 				memcpy(first_err, err, sizeof(err));
 			}
 		}
-		ok(!failed, "%s: %d seeds exact (%" PRIu64 " events, %.2f s)", sh->name, sh->seeds,
-		   gs.events, now_s() - t0);
+		ok(!failed, "%s%s: %d seeds exact (%" PRIu64 " events, %.2f s)",
+		   merge ? "merged: " : "", sh->name, sh->seeds, gs.events, now_s() - t0);
 		if (failed)
 			diag("%d of %d seeds failed; first, seed %" PRIu64 ": %s; replay: test-heap %d %"
-			     PRIu64, failed, sh->seeds, first, first_err, k, first);
-		if (sh->amin > 4096)
+			     PRIu64 "%s", failed, sh->seeds, first, first_err, k % NSHAPES, first,
+			     merge ? " merge" : "");
+		if (merge)
+			ok(gs.frees_now && gs.frees_late,
+			   "  frees applied at once (%" PRIu64 ") and a round late (%" PRIu64 ", "
+			   "published between the looks)", gs.frees_now, gs.frees_late);
+		if (sh->amin > 4096 && !merge)
 			ok(gs.max_live_cap > 4096 && gs.max_retired_cap > 4096,
 			   "tables grew past 4096 slots (live %zu, retired %zu)", gs.max_live_cap,
 			   gs.max_retired_cap);
@@ -1210,18 +1358,174 @@ static void test_intern(void)
 	hc_heap_release(&h);
 }
 
+/* --- the collector's merge, by hand ---------------------------------------- */
+
+static char merged[512];
+
+/* Each event as the merge passes it on: kind letter, stamp, '*' if a free
+ * may be applied at once. */
+static void note_event(void *ctx, const uint64_t *e, int now)
+{
+	(void)ctx;
+	size_t n = strlen(merged);
+	uint64_t ts = 0;
+	char kind = '?';
+	switch (HC_EV_KIND(e[0])) {
+	case HC_EV_ALLOC: kind = 'a'; ts = e[3]; break;
+	case HC_EV_FREE: kind = 'f'; ts = e[2]; break;
+	case HC_EV_STACK: kind = 's'; ts = e[1]; break;
+	}
+	snprintf(merged + n, sizeof(merged) - n, "%s%c%" PRIu64 "%s", n ? " " : "", kind, ts,
+		 now && kind == 'f' ? "*" : "");
+}
+
+static struct hc_ring *hand_ring(struct hc_ring **list)
+{
+	struct hc_ring *r = hc_ring_new(4096);
+	if (!r)
+		exit(99);
+	atomic_store(&r->state, HC_RING_OWNED);
+	r->next = *list;
+	*list = r;
+	return r;
+}
+
+/* An ALLOC or FREE at ts, or a STACK whose hash is ts. */
+static void put(struct hc_ring *r, int kind, uint64_t ts)
+{
+	unsigned words = kind == HC_EV_ALLOC ? 5 : 3;
+	uint64_t *e = hc_ring_reserve(r, words);
+	memset(e, 0, words * 8);
+	e[0] = HC_EV_HDR(kind, words, kind == HC_EV_STACK);
+	e[1] = kind == HC_EV_STACK ? ts : P;
+	e[kind == HC_EV_ALLOC ? 3 : 2] = kind == HC_EV_STACK ? 0x401000 : ts;
+	hc_ring_commit(r, words);
+}
+
+static const char *merge_now(struct hc_merge *m, struct hc_ring *list, uint64_t *corrupt)
+{
+	merged[0] = '\0';
+	hc_merge_look(m, list);
+	hc_merge_drain(m, list, note_event, NULL, corrupt);
+	return merged;
+}
+
+/* A drain with an event published between its two looks. */
+static const char *merge_around(struct hc_merge *m, struct hc_ring *list, uint64_t *corrupt,
+				struct hc_ring *r, int kind, uint64_t ts)
+{
+	merged[0] = '\0';
+	hc_merge_look(m, list);
+	put(r, kind, ts);
+	hc_merge_drain(m, list, note_event, NULL, corrupt);
+	return merged;
+}
+
+static void test_merge(void)
+{
+	struct hc_merge m = {0};
+	struct hc_ring *list = NULL;
+	uint64_t corrupt = 0;
+	struct hc_ring *a = hand_ring(&list), *b = hand_ring(&list);
+	put(a, HC_EV_ALLOC, 10);
+	put(a, HC_EV_FREE, 40);
+	put(b, HC_EV_ALLOC, 20);
+	put(b, HC_EV_FREE, 30);
+	put(b, HC_EV_ALLOC, 50);
+	is_str(merge_now(&m, list, &corrupt), "a10 a20 f30* f40* a50",
+	       "merge: two rings in stamp order, frees at once");
+
+	put(a, HC_EV_ALLOC, 60);
+	put(b, HC_EV_ALLOC, 65);
+	is_str(merge_around(&m, list, &corrupt, a, HC_EV_FREE, 70), "a60 a65 f70",
+	       "  a free published between the two looks waits a round");
+
+	put(a, HC_EV_ALLOC, 72);
+	is_str(merge_around(&m, list, &corrupt, a, HC_EV_FREE, 74), "a72",
+	       "  one ring with events: drained up to its first look");
+	is_str(merge_now(&m, list, &corrupt), "f74*", "  the rest in the next drain, frees at once");
+
+	put(a, HC_EV_ALLOC, 80);
+	put(a, HC_EV_FREE, 90);
+	put(b, HC_EV_ALLOC, 90);
+	is_str(merge_now(&m, list, &corrupt), "a80 f90 a90",
+	       "  so does a free stamped like another ring's next event");
+
+	put(a, HC_EV_ALLOC, 100);
+	put(a, HC_EV_FREE, 120);
+	put(a, HC_EV_ALLOC, 110);
+	put(b, HC_EV_ALLOC, 104);
+	put(b, HC_EV_FREE, 106);
+	uint64_t unordered = m.unordered;
+	is_str(merge_now(&m, list, &corrupt), "a100 a104 f106 f120 a110",
+	       "  a ring out of stamp order: each ring's order kept, every free waits");
+	ok(m.unordered == unordered + 1, "  and the drain is counted (%" PRIu64 ")", m.unordered);
+
+	put(b, HC_EV_ALLOC, 205);
+	merged[0] = '\0';
+	hc_merge_look(&m, list);
+	struct hc_ring *c = hand_ring(&list);
+	put(c, HC_EV_ALLOC, 200);
+	put(c, HC_EV_FREE, 210);
+	hc_merge_drain(&m, list, note_event, NULL, &corrupt);
+	is_str(merged, "a200 a205 f210",
+	       "  a ring linked after the first look is drained; its frees wait");
+
+	put(a, HC_EV_STACK, 7);
+	put(a, HC_EV_ALLOC, 300);
+	put(b, HC_EV_ALLOC, 290);
+	is_str(merge_now(&m, list, &corrupt), "s7 a290 a300",
+	       "  a stack is passed on where it stands, before the alloc after it");
+
+	uint64_t *e = hc_ring_reserve(a, 2);
+	e[0] = HC_EV_HDR(HC_EV_ALLOC, 0, 0); /* zero words */
+	e[1] = 0;
+	hc_ring_commit(a, 2);
+	put(a, HC_EV_ALLOC, 310);
+	put(b, HC_EV_ALLOC, 305);
+	is_str(merge_now(&m, list, &corrupt), "a305", "  a malformed event ends its ring's drain");
+	ok(corrupt == 1 && atomic_load(&a->tail) == atomic_load(&a->head),
+	   "  counted once (%" PRIu64 "), and the ring's space freed", corrupt);
+	put(a, HC_EV_ALLOC, 320);
+	is_str(merge_now(&m, list, &corrupt), "a320", "  the next drain goes on (%" PRIu64
+	       " malformed)", corrupt);
+
+	put(b, HC_EV_FREE, 500);
+	merged[0] = '\0';
+	hc_merge_look(&m, list);
+	put(b, HC_EV_FREE, 510);
+	atomic_store(&b->state, HC_RING_DEAD);
+	uint64_t recycled = atomic_load(&hc_rings_recycled);
+	hc_merge_drain(&m, list, note_event, NULL, &corrupt);
+	is_str(merged, "f500*", "  a dead thread's ring is drained up to its first look");
+	ok(atomic_load(&b->state) == HC_RING_DEAD, "  and not recycled while events are left");
+	is_str(merge_now(&m, list, &corrupt), "f510*", "  the next drain takes the rest");
+	ok(atomic_load(&b->state) == HC_RING_FREE && atomic_load(&hc_rings_recycled) == recycled + 1,
+	   "  and recycles it");
+	put(a, HC_EV_ALLOC, 600);
+	is_str(merge_now(&m, list, &corrupt), "a600", "  a FREE ring is skipped");
+
+	hc_merge_release(&m);
+	size_t hdr = (sizeof(struct hc_ring) + 4095) & ~(size_t)4095;
+	for (struct hc_ring *r = list, *next; r; r = next) {
+		next = r->next;
+		hc_unmap(r, hdr + r->size);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	if (argc == 3) { /* replay one seed */
+	if (argc == 3 || argc == 4) { /* replay one seed */
 		int k = atoi(argv[1]);
 		uint64_t seed = strtoull(argv[2], NULL, 0);
 		if (k < 0 || k >= NSHAPES) {
-			fprintf(stderr, "usage: test-heap [SHAPE(0..%d) SEED]\n", NSHAPES - 1);
+			fprintf(stderr, "usage: test-heap [SHAPE(0..%d) SEED [merge]]\n", NSHAPES - 1);
 			return 2;
 		}
 		char err[512];
-		int rc = run_seed(&shapes[k], seed, NULL, err, sizeof(err));
-		ok(!rc, "%s: seed %" PRIu64, shapes[k].name, seed);
+		int merge = argc == 4 && !strcmp(argv[3], "merge");
+		int rc = run_seed(&shapes[k], seed, merge, NULL, err, sizeof(err));
+		ok(!rc, "%s%s: seed %" PRIu64, merge ? "merged: " : "", shapes[k].name, seed);
 		if (rc)
 			diag("%s", err);
 		return done_testing();
@@ -1236,6 +1540,7 @@ int main(int argc, char **argv)
 	test_promote();
 	test_bad_site();
 	probe_equal_ts();
+	test_merge();
 	test_shapes();
 	diag("total %.2f s", now_s() - t0);
 	return done_testing();

@@ -2,9 +2,10 @@
  * ThreadSanitizer: producer threads, and threads that come and go so that
  * rings are recycled (DEAD → FREE → OWNED), push variable-size events into
  * small rings that wrap and fill (back-pressure), while one consumer drains
- * them with hc_ring_drain as the collector does. Every event must arrive
- * once, whole, in its thread's order, with none dropped; TSan must report no
- * race (it makes the test fail).
+ * them as the collector does: by turns ring by ring (hc_ring_drain) and
+ * merged by stamp (merge.c). Every event must arrive once, whole, in its
+ * thread's order, with none dropped, and a merged drain in stamp order;
+ * TSan must report no race (it makes the test fail).
  * Then the bounds: a stuck consumer costs a producer one wait, not one per
  * event; thread churn against a slow consumer keeps the number of rings
  * bounded with nothing lost; against a stuck one, new threads get no ring
@@ -32,6 +33,7 @@ void hc_collector_kick(void) {}
 #define MAX_IDS (PRODUCERS + SHORT_THREADS + 8)
 
 static _Atomic uint64_t next_id = 1;
+static _Atomic uint64_t clock_now = 1; /* stamps: each ring's in order */
 static _Atomic int producers_left;
 static uint64_t expect_seq[MAX_IDS];  /* consumer only */
 static uint64_t received, bad;
@@ -51,6 +53,7 @@ static void push(uint64_t id, uint64_t seq)
 		return;
 	}
 	unsigned words = 3 + (unsigned)((id * 7 + seq * 13) % 38); /* up to 40 words */
+	uint64_t ts = atomic_fetch_add(&clock_now, 1);
 	uint64_t *e = hc_ring_reserve(r, words);
 	if (!e)
 		return; /* counted in r->lost; the test checks it stays 0 */
@@ -58,7 +61,7 @@ static void push(uint64_t id, uint64_t seq)
 	e[1] = id;
 	e[2] = seq;
 	for (unsigned i = 3; i < words; i++)
-		e[i] = pattern(id, seq, i);
+		e[i] = i == 3 && words >= 5 ? ts : pattern(id, seq, i); /* ALLOC's stamp */
 	hc_ring_commit(r, words);
 }
 
@@ -95,7 +98,7 @@ static void check(void *ctx, const uint64_t *e)
 		bad++;
 		return;
 	}
-	for (unsigned i = 3; i < words; i++)
+	for (unsigned i = 3 + (words >= 5); i < words; i++)
 		if (e[i] != pattern(id, seq, i)) {
 			bad++;
 			return;
@@ -103,9 +106,33 @@ static void check(void *ctx, const uint64_t *e)
 	expect_seq[id]++;
 }
 
+static struct hc_merge merge;
+static uint64_t last_stamp, merge_order_bad;
+
+static void check_merged(void *ctx, const uint64_t *e, int now)
+{
+	(void)now;
+	if (HC_EV_WORDS(e[0]) >= 5) {
+		if (e[3] < last_stamp)
+			merge_order_bad++;
+		last_stamp = e[3];
+	}
+	check(ctx, e);
+}
+
 static size_t drain_all(uint64_t *corrupt)
 {
+	static unsigned turn;
 	size_t n = 0;
+	if (turn++ & 1) {
+		uint64_t unordered = merge.unordered;
+		last_stamp = 0;
+		hc_merge_look(&merge, atomic_load(&hc_rings));
+		n = hc_merge_drain(&merge, atomic_load(&hc_rings), check_merged, NULL, corrupt);
+		if (merge.unordered != unordered)
+			merge_order_bad++; /* every ring here is in stamp order */
+		return n;
+	}
 	for (struct hc_ring *r = atomic_load(&hc_rings); r; r = r->next)
 		n += hc_ring_drain(r, check, NULL, corrupt);
 	return n;
@@ -304,6 +331,9 @@ int main(void)
 	is_int(bad, 0, "in its thread's order, whole");
 	is_int(corrupt, 0, "no malformed event in any ring");
 	is_int(lost, 0, "none dropped");
+	ok(merge.drains > 100 && !merge_order_bad,
+	   "%llu merged drains, each in stamp order across rings",
+	   (unsigned long long)merge.drains);
 	diag("%llu events, %zu rings for %d threads, %llu waits for room",
 	     (unsigned long long)received, rings, PRODUCERS * (1 + SHORT_THREADS / PRODUCERS),
 	     (unsigned long long)waits);
