@@ -738,7 +738,7 @@ static void *collector_main(void *arg)
 			finish_request();
 			return NULL;
 		}
-		if (n) {
+		if (n || C.merge.left) {
 			nap = 200000;
 			continue;
 		}
@@ -751,7 +751,10 @@ static void *collector_main(void *arg)
 
 void hc_collector_kick(void)
 {
-	if (atomic_load(&C.sleeping)) {
+	/* One waker per sleep: a thread past half its ring kicks on every
+	 * event until the collector runs, each a system call otherwise. */
+	if (atomic_load_explicit(&C.sleeping, memory_order_relaxed) &&
+	    atomic_exchange(&C.sleeping, 0)) {
 		atomic_fetch_add(&C.wake, 1);
 		futex(&C.wake, FUTEX_WAKE_PRIVATE, 1, NULL);
 	}

@@ -313,6 +313,7 @@ struct hc_merge {
 	size_t cap, n;
 	struct hc_ring *seen;       /* the registry's head at the first look */
 	int short_of_memory;
+	int left;                   /* the last drain left events for the next */
 	uint64_t drains, unordered; /* drains, and those whose frees all waited */
 };
 /* The first look: how far each ring of the registry `list` has published. */

@@ -40,7 +40,19 @@ struct hc_merge_cursor {
 			   * first look when the events after it wait */
 	const uint64_t *e;
 	uint64_t key;     /* e's (first) stamp */
+	uint64_t freed;   /* the tail last published */
 };
+
+/* Gives the producer the space of what is processed so far, every 64 KiB:
+ * a thread waiting for room in a full ring must not wait for the whole
+ * drain of every ring. */
+static inline void progress(struct hc_merge_cursor *c)
+{
+	if (unlikely(c->pos - c->freed >= (64u << 10))) {
+		atomic_store_explicit(&c->r->tail, c->pos, memory_order_release);
+		c->freed = c->pos;
+	}
+}
 
 /* The stamp an event is merged by (a realloc's: its free's) and the last it
  * carries. 0 for events without one (stacks; too short to hold one): they
@@ -164,6 +176,7 @@ static size_t drain_one(struct hc_merge_cursor *c, hc_merge_fn fn, void *ctx, ui
 			n++;
 		}
 		c->pos += words * 8;
+		progress(c);
 	}
 	return n;
 }
@@ -264,6 +277,7 @@ static size_t merge(struct hc_merge *m, size_t k, hc_merge_fn fn, void *ctx, uin
 			n++;
 			c->pos = c->next;
 			n += advance(c, fn, ctx, corrupt);
+			progress(c);
 		} while (c->e && c->key <= second);
 		if (!c->e)
 			m->act[j] = m->act[--active];
@@ -302,7 +316,7 @@ size_t hc_merge_drain(struct hc_merge *m, struct hc_ring *list, hc_merge_fn fn, 
 		if (c.state == HC_RING_FREE)
 			continue;
 		c.end = c.head = c.done = atomic_load_explicit(&c.r->head, memory_order_acquire);
-		c.pos = atomic_load_explicit(&c.r->tail, memory_order_relaxed);
+		c.pos = c.freed = atomic_load_explicit(&c.r->tail, memory_order_relaxed);
 		if (was_free)
 			c.first = c.pos;
 		if (c.pos != c.end) {
@@ -313,8 +327,11 @@ size_t hc_merge_drain(struct hc_merge *m, struct hc_ring *list, hc_merge_fn fn, 
 	}
 	size_t n = busy > 1 ? merge(m, k, fn, ctx, corrupt, &ordered)
 		   : busy ? drain_one(&m->cur[one], fn, ctx, corrupt) : 0;
-	for (size_t i = 0; i < k; i++)
+	m->left = 0;
+	for (size_t i = 0; i < k; i++) {
+		m->left |= m->cur[i].done != m->cur[i].head;
 		hc_ring_consumed(m->cur[i].r, m->cur[i].done, m->cur[i].state);
+	}
 	if (!ordered)
 		m->unordered++;
 	m->n = 0;
