@@ -369,13 +369,13 @@ static void emit_block(void *ctx, const struct hc_block *b)
 {
 	(void)ctx;
 	hc_rec_begin(&C.w, HC_REC_BLOCK);
-	hc_rec_u(&C.w, b->id - C.last_block_written);
-	hc_rec_u(&C.w, b->site);
-	hc_rec_u(&C.w, b->size);
+	hc_rec_u(&C.w, hc_block_id(b) - C.last_block_written);
+	hc_rec_u(&C.w, hc_block_site(b));
+	hc_rec_u(&C.w, hc_block_size(b));
 	hc_rec_u(&C.w, rel(b->ts));
 	hc_rec_u(&C.w, b->ptr);
 	hc_rec_end(&C.w);
-	C.last_block_written = b->id;
+	C.last_block_written = hc_block_id(b);
 }
 
 static void emit_free(void *ctx, uint64_t id, uint64_t ts)

@@ -2,7 +2,7 @@
  * argument). Open-addressing tables with linear probing and backward-shift
  * deletion, all in hc_map memory; a table that cannot grow drops the event
  * and counts it (h->dropped), it never fails the program.
- * Bookkeeping per live block: 40 bytes at a load of at most 3/4.
+ * Bookkeeping per live block: 32 bytes at a load of at most 3/4.
  */
 #include "heap.h"
 
@@ -378,7 +378,8 @@ static void record_lifetime(struct hc_heap *h, const struct hc_block *b, uint64_
 {
 	uint64_t life = ts_free > b->ts ? (uint64_t)((double)(ts_free - b->ts) * h->ns_per_stamp) : 0;
 	unsigned bucket = life ? 63u - (unsigned)__builtin_clzll(life) : 0u;
-	struct hc_site *s = &h->sites[b->site];
+	uint32_t site = hc_block_site(b);
+	struct hc_site *s = &h->sites[site];
 	if (!s->hist) {
 		if (grow_array((void **)&h->hist, &h->hist_cap, sizeof(*h->hist), h->nhist + 1)) {
 			h->dropped++;
@@ -388,11 +389,11 @@ static void record_lifetime(struct hc_heap *h, const struct hc_block *b, uint64_
 		s->hist = (uint32_t)++h->nhist;
 	}
 	int64_t bytes, blocks;
-	weigh(h, b->size, &bytes, &blocks);
+	weigh(h, hc_block_size(b), &bytes, &blocks);
 	h->hist[s->hist - 1][bucket] += (uint32_t)blocks;
-	mark_dirty(h, b->site);
-	if (b->id && h->on_free)
-		h->on_free(h->ctx, b->id, ts_free);
+	mark_dirty(h, site);
+	if (hc_block_id(b) && h->on_free)
+		h->on_free(h->ctx, hc_block_id(b), ts_free);
 }
 
 /* --- events -------------------------------------------------------------- */
@@ -401,7 +402,8 @@ void hc_heap_alloc(struct hc_heap *h, uint64_t ptr, uint64_t size, uint64_t ts, 
 {
 	if (site >= h->nsites)
 		site = 0;
-	struct hc_block nb = {.ptr = ptr, .size = size, .ts = ts, .site = site};
+	struct hc_block nb = hc_block_make(ptr, size, ts, site);
+	size = hc_block_size(&nb); /* as its free will count it */
 	struct hc_table *t = &h->live;
 	struct hc_block *e;
 	int found;
@@ -426,7 +428,7 @@ void hc_heap_alloc(struct hc_heap *h, uint64_t ptr, uint64_t size, uint64_t ts, 
 		*e = nb;
 	else
 		old = nb;
-	account_free(h, old.site, old.size);
+	account_free(h, hc_block_site(&old), hc_block_size(&old));
 	if (retire(h, &old))
 		h->dropped++;
 }
@@ -458,7 +460,7 @@ void hc_heap_free_now(struct hc_heap *h, uint64_t ptr, uint64_t ts)
 			h->unknown_frees++;
 		return;
 	}
-	account_free(h, live->site, live->size);
+	account_free(h, hc_block_site(live), hc_block_size(live));
 	record_lifetime(h, live, ts);
 	table_remove(&h->live, live);
 }
@@ -501,8 +503,8 @@ void hc_heap_promote(struct hc_heap *h, uint64_t cutoff,
 	struct hc_block *slots = h->live.slots;
 	for (size_t i = 0; i < h->live.cap; i++) {
 		struct hc_block *b = &slots[i];
-		if (b->ptr && !b->id && b->ts <= cutoff) {
-			b->id = ++h->last_block_id;
+		if (b->ptr && !hc_block_id(b) && b->ts <= cutoff) {
+			hc_block_set_id(b, ++h->last_block_id);
 			emit(ctx, b);
 		}
 	}

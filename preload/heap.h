@@ -23,14 +23,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A block, 32 bytes: size and id take 48 bits each (a size at or above
+ * 2^48 bytes, 256 TiB, is stored as 2^48 - 1; ids would take years to get
+ * there), and the site's 32 bits ride in the top 16 bits of both. Read and
+ * written through the functions below. */
 struct hc_block {
-	uint64_t ptr;  /* 0: empty slot */
-	uint64_t size;
-	uint64_t ts;   /* alloc time */
-	uint64_t id;   /* block id once promoted (written to the trace), else 0 */
-	uint32_t site;
-	uint32_t spare;
+	uint64_t ptr;       /* 0: empty slot */
+	uint64_t ts;        /* alloc time */
+	uint64_t size_site; /* size, then the site's low 16 bits */
+	uint64_t id_site;   /* block id once promoted (written to the trace), else
+			     * 0; then the site's high 16 bits */
 };
+
+#define HC_BLOCK_48 ((1ull << 48) - 1)
+
+static inline struct hc_block hc_block_make(uint64_t ptr, uint64_t size, uint64_t ts,
+					    uint32_t site)
+{
+	uint64_t s = size < HC_BLOCK_48 ? size : HC_BLOCK_48;
+	return (struct hc_block){ptr, ts, s | (uint64_t)(site & 0xffff) << 48,
+				 (uint64_t)(site >> 16) << 48};
+}
+static inline uint64_t hc_block_size(const struct hc_block *b)
+{
+	return b->size_site & HC_BLOCK_48;
+}
+static inline uint32_t hc_block_site(const struct hc_block *b)
+{
+	return (uint32_t)(b->size_site >> 48) | (uint32_t)(b->id_site >> 48) << 16;
+}
+static inline uint64_t hc_block_id(const struct hc_block *b)
+{
+	return b->id_site & HC_BLOCK_48;
+}
+static inline void hc_block_set_id(struct hc_block *b, uint64_t id)
+{
+	b->id_site = (b->id_site & ~HC_BLOCK_48) | (id & HC_BLOCK_48);
+}
 
 struct hc_table {
 	void *slots;

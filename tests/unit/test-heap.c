@@ -548,21 +548,21 @@ static void on_promote(void *ctx, const struct hc_block *hb)
 		return;
 	}
 	struct blk *b = &s->blks[i];
-	if (b->ptr != hb->ptr || b->size != hb->size || b->site != hb->site)
+	if (b->ptr != hb->ptr || b->size != hc_block_size(hb) || b->site != hc_block_site(hb))
 		fail(s, "promoted block at ts %" PRIu64 " has the wrong ptr, size or site", hb->ts);
 	if (hb->ts > s->cutoff)
 		fail(s, "promoted a block of ts %" PRIu64 " after the cutoff %" PRIu64, hb->ts,
 		     s->cutoff);
 	if (b->id)
 		fail(s, "block of ts %" PRIu64 " promoted twice", hb->ts);
-	if (hb->id != s->nids + 1)
-		fail(s, "block id %" PRIu64 " where %zu was due", hb->id, s->nids + 1);
+	if (hc_block_id(hb) != s->nids + 1)
+		fail(s, "block id %" PRIu64 " where %zu was due", hc_block_id(hb), s->nids + 1);
 	if (s->nids == s->ids_cap) {
 		s->ids_cap = s->ids_cap ? s->ids_cap * 2 : 256;
 		s->ids = xrealloc(s->ids, s->ids_cap * sizeof(*s->ids));
 	}
 	s->ids[s->nids++] = (uint32_t)i;
-	b->id = hb->id;
+	b->id = hc_block_id(hb);
 }
 
 static void on_free(void *ctx, uint64_t id, uint64_t ts)
@@ -609,7 +609,7 @@ static void promote(struct sim *s)
 	hc_heap_promote(&s->h, s->cutoff, on_promote, s);
 	const struct hc_block *slots = s->h.live.slots;
 	for (size_t i = 0; i < s->h.live.cap; i++)
-		if (slots[i].ptr && !slots[i].id && slots[i].ts <= s->cutoff) {
+		if (slots[i].ptr && !hc_block_id(&slots[i]) && slots[i].ts <= s->cutoff) {
 			fail(s, "live block of ts %" PRIu64 " left unpromoted at cutoff %" PRIu64,
 			     slots[i].ts, s->cutoff);
 			break;
@@ -799,7 +799,8 @@ static void check_exact(struct sim *s, const char *when)
 			break;
 		}
 		const struct blk *b = &s->blks[s->addrs[a].blk];
-		if (b->ts != hb->ts || b->size != hb->size || b->site != hb->site || b->id != hb->id) {
+		if (b->ts != hb->ts || b->size != hc_block_size(hb) || b->site != hc_block_site(hb) ||
+		    b->id != hc_block_id(hb)) {
 			fail(s, "%s: live table's block at %#" PRIx64 " is not the live one", when,
 			     hb->ptr);
 			break;
@@ -1264,7 +1265,7 @@ static void keep_promoted(void *ctx, const struct hc_block *b)
 {
 	struct promoted *pr = ctx;
 	if (pr->n < 4) {
-		pr->ids[pr->n] = b->id;
+		pr->ids[pr->n] = hc_block_id(b);
 		pr->ptrs[pr->n] = b->ptr;
 	}
 	pr->n++;
@@ -1300,6 +1301,47 @@ static void test_promote(void)
 	hc_heap_free(&h, Q, 50); /* the unpromoted block at q */
 	hc_heap_settle(&h);
 	is_int(pr.frees, 1, "no on_free for an unpromoted block");
+	hc_heap_release(&h);
+}
+
+static uint32_t promoted_site;
+
+static void keep_site(void *ctx, const struct hc_block *b)
+{
+	(void)ctx;
+	if (b->ptr == P)
+		promoted_site = hc_block_site(b);
+}
+
+/* A block's size, id and site share 32 bytes (heap.h). */
+static void test_block_packing(void)
+{
+	struct hc_block b = hc_block_make(P, HC_BLOCK_48, 5, 0xfffffffeu);
+	ok(b.ptr == P && b.ts == 5 && hc_block_size(&b) == HC_BLOCK_48 &&
+	   hc_block_site(&b) == 0xfffffffeu && hc_block_id(&b) == 0,
+	   "block: a 48-bit size and a 32-bit site kept whole");
+	hc_block_set_id(&b, HC_BLOCK_48);
+	ok(hc_block_id(&b) == HC_BLOCK_48 && hc_block_site(&b) == 0xfffffffeu &&
+	   hc_block_size(&b) == HC_BLOCK_48, "  a 48-bit id set beside them");
+	b = hc_block_make(P, 1ull << 50, 5, 7);
+	is_int(hc_block_size(&b), HC_BLOCK_48, "  a size past 2^48 stored as 2^48 - 1");
+
+	struct hc_heap h;
+	heap_new(&h, 0);
+	int created;
+	uint32_t site = 0;
+	for (uint64_t i = 1; i <= 70000; i++)
+		site = hc_heap_intern(&h, i * 0x9e3779b97f4a7c15ull, &created);
+	hc_heap_alloc(&h, P, 100, 10, site);
+	hc_heap_alloc(&h, Q, 1ull << 50, 11, 3);
+	hc_heap_promote(&h, 20, keep_site, NULL);
+	ok(site == 70000 && promoted_site == 70000 && h.sites[70000].live_bytes == 100,
+	   "heap: a site id past 16 bits (%u) comes back whole", promoted_site);
+	hc_heap_free_now(&h, P, 30);
+	hc_heap_free_now(&h, Q, 31);
+	ok(h.sites[70000].live_bytes == 0 && h.sites[3].live_bytes == 0 && h.live_bytes == 0 &&
+	   h.total_bytes == 100 + HC_BLOCK_48,
+	   "  and a block past 2^48 bytes is counted as 2^48 - 1, in and out");
 	hc_heap_release(&h);
 }
 
@@ -1539,6 +1581,7 @@ int main(int argc, char **argv)
 	test_sampled();
 	test_promote();
 	test_bad_site();
+	test_block_packing();
 	probe_equal_ts();
 	test_merge();
 	test_shapes();
