@@ -437,8 +437,9 @@ static int memo_holds(const struct hc_stack_memo *m, uint64_t sp0)
 /* Walks from `from`: n frames into frames (max at most), their hash into
  * *hash, and where those frames are into *found: frames, or a memo's copy.
  * Returns -1 to fall back. */
-static int walk(struct hc_ring *ring, const struct hc_frame *from, uint64_t *frames, int max,
-		uint64_t *hash, const uint64_t **found)
+static inline __attribute__((always_inline)) int walk(struct hc_ring *ring,
+						       const struct hc_frame *from, uint64_t *frames,
+						       int max, uint64_t *hash, const uint64_t **found)
 {
 	uint64_t ip = from->ip, sp = from->sp, bp = from->bp;
 	if (unlikely(stack_hi <= 1) || sp < stack_lo || sp >= stack_hi || ip < 4096)
