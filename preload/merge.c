@@ -4,8 +4,8 @@
  * Why. A free must be matched to the latest allocation at its address that
  * precedes it, and that allocation may sit in another thread's ring. Drained
  * ring by ring, a free can only be applied a round later (heap.h), and every
- * reuse of an address in between goes through the heap's retired lists: in
- * allocation churn that is most of the collector's work. Merged by stamp, a
+ * reuse of an address in between goes through the heap's retired lists, and
+ * the model's live bytes (its peak) run high. Merged by stamp, a
  * free can be applied when it is processed, if two things hold:
  *  - its allocation is in this drain. Heads are read twice: every ring
  *    (first look), then every ring again (second look), and the drain takes
@@ -19,8 +19,11 @@
  *    no free of this drain is applied at once), and a free is applied at
  *    once only if every other ring's next event is stamped after it.
  * Frees that fail either test take the heap's old way (a round late), which
- * stays exact on its own.
- * Like hc_ring_drain, it frees each ring's space and recycles a DEAD ring.
+ * stays exact on its own. When only one ring has events, the drain stops at
+ * its first look (drain_one), so that no free has to wait.
+ * Like hc_ring_drain, it frees each ring's space (every 64 KiB, so that a
+ * producer waiting for room does not wait for the whole drain) and
+ * recycles a DEAD ring once it is empty.
  */
 #include <string.h>
 
