@@ -445,6 +445,8 @@ static void process_event(void *ctx, const uint64_t *e, int now)
 static size_t drain_all(void)
 {
 	hc_merge_look(&C.merge, atomic_load_explicit(&hc_rings, memory_order_acquire));
+	/* The registry read again: rings linked since the first look are
+	 * drained too. */
 	size_t n = hc_merge_drain(&C.merge, atomic_load_explicit(&hc_rings, memory_order_acquire),
 				  process_event, NULL, &C.corrupt_events);
 	C.events += n;

@@ -55,9 +55,16 @@ static int table_grow(struct hc_table *t)
 	return 0;
 }
 
+/* Room for one more element at a load of at most 3/4, growing the table
+ * if need be; -1 if it cannot grow. */
+static int table_room(struct hc_table *t)
+{
+	return likely((t->len + 1) * 4 <= t->cap * 3) || !table_grow(t) ? 0 : -1;
+}
+
 static void *table_insert(struct hc_table *t, const void *elem)
 {
-	if ((t->len + 1) * 4 > t->cap * 3 && table_grow(t))
+	if (table_room(t))
 		return NULL;
 	size_t j = home(*(const uint64_t *)elem, t->cap);
 	while (*SLOT(t, j))
@@ -67,22 +74,10 @@ static void *table_insert(struct hc_table *t, const void *elem)
 	return SLOT(t, j);
 }
 
-static void *table_find(const struct hc_table *t, uint64_t key)
-{
-	if (!t->len)
-		return NULL;
-	for (size_t j = home(key, t->cap);; j = (j + 1) & (t->cap - 1)) {
-		uint64_t *e = SLOT(t, j);
-		if (*e == key)
-			return e;
-		if (!*e)
-			return NULL;
-	}
-}
-
 /* The element with key, or the empty slot where it would go (*found 0).
- * The table must have an empty slot. */
-static void *table_slot(struct hc_table *t, uint64_t key, int *found)
+ * A table always has an empty slot: it grows before passing 3/4 full, and
+ * an insert that cannot grow it is refused. */
+static void *table_slot(const struct hc_table *t, uint64_t key, int *found)
 {
 	for (size_t j = home(key, t->cap);; j = (j + 1) & (t->cap - 1)) {
 		uint64_t *e = SLOT(t, j);
@@ -91,6 +86,13 @@ static void *table_slot(struct hc_table *t, uint64_t key, int *found)
 			return e;
 		}
 	}
+}
+
+static void *table_find(const struct hc_table *t, uint64_t key)
+{
+	int found;
+	void *e = t->len ? table_slot(t, key, &found) : NULL;
+	return e && found ? e : NULL;
 }
 
 /* esize is the table's, passed as a constant (table_remove) so that the
@@ -408,7 +410,7 @@ void hc_heap_alloc(struct hc_heap *h, uint64_t ptr, uint64_t size, uint64_t ts, 
 	struct hc_block *e;
 	int found;
 	account_alloc(h, site, size);
-	if (likely((t->len + 1) * 4 <= t->cap * 3) || !table_grow(t)) {
+	if (!table_room(t)) {
 		e = table_slot(t, ptr, &found); /* one probe for the lookup and the insert */
 		if (!found) {
 			*e = nb;

@@ -297,6 +297,8 @@ void hc_ring_reset(struct hc_ring *r) HC_HIDDEN;
 size_t hc_ring_drain(struct hc_ring *r, void (*fn)(void *ctx, const uint64_t *e), void *ctx,
 		     uint64_t *corrupt) HC_HIDDEN;
 
+/* Gives the producer the space up to tail (a drain in progress). */
+void hc_ring_free_space(struct hc_ring *r, uint64_t tail) HC_HIDDEN;
 /* After a drain up to tail: frees the space for the producer and, if the
  * ring was seen DEAD (state read before its head) and is empty, recycles
  * it. */

@@ -52,7 +52,7 @@ struct hc_merge_cursor {
 static inline void progress(struct hc_merge_cursor *c)
 {
 	if (unlikely(c->pos - c->freed >= (64u << 10))) {
-		atomic_store_explicit(&c->r->tail, c->pos, memory_order_release);
+		hc_ring_free_space(c->r, c->pos);
 		c->freed = c->pos;
 	}
 }
@@ -114,10 +114,10 @@ static int in_order(struct hc_merge_cursor *c, uint64_t *corrupt)
 {
 	uint64_t last = 0, start = c->pos;
 	int ordered = 1;
-	for (; c->pos != c->end; c->pos += HC_EV_WORDS(at(c->r, c->pos)[0]) * 8) {
+	while (c->pos != c->end) {
 		const uint64_t *e = at(c->r, c->pos);
-		uint64_t a, b;
-		if (malformed(c, HC_EV_WORDS(e[0]), corrupt))
+		uint64_t words = HC_EV_WORDS(e[0]), a, b;
+		if (malformed(c, words, corrupt))
 			break;
 		if (HC_EV_KIND(e[0]) != HC_EV_PAD && stamps(e, &a, &b)) {
 			if (a < last || b < a) {
@@ -126,6 +126,7 @@ static int in_order(struct hc_merge_cursor *c, uint64_t *corrupt)
 			}
 			last = b;
 		}
+		c->pos += words * 8;
 	}
 	c->pos = start;
 	return ordered;
@@ -167,10 +168,8 @@ static size_t drain_one(struct hc_merge_cursor *c, hc_merge_fn fn, void *ctx, ui
 	if (c->first - c->pos < c->end - c->pos)
 		c->end = c->done = c->first;
 	size_t n = 0;
-	const uint8_t *data = c->r->data;
-	uint64_t mask = c->r->size - 1;
 	while (c->pos != c->end) {
-		const uint64_t *e = (const uint64_t *)(data + (c->pos & mask));
+		const uint64_t *e = at(c->r, c->pos);
 		uint64_t words = HC_EV_WORDS(e[0]);
 		if (malformed(c, words, corrupt))
 			break;

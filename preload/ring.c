@@ -151,10 +151,15 @@ size_t hc_ring_drain(struct hc_ring *r, void (*fn)(void *ctx, const uint64_t *e)
 	return n;
 }
 
-void hc_ring_consumed(struct hc_ring *r, uint64_t tail, int state)
+void hc_ring_free_space(struct hc_ring *r, uint64_t tail)
 {
 	/* Release: the producer may reuse the space once it sees this tail. */
 	atomic_store_explicit(&r->tail, tail, memory_order_release);
+}
+
+void hc_ring_consumed(struct hc_ring *r, uint64_t tail, int state)
+{
+	hc_ring_free_space(r, tail);
 	if (state == HC_RING_DEAD && tail == atomic_load_explicit(&r->head, memory_order_relaxed)) {
 		/* Its thread is gone and no one else writes it: give the pages
 		 * back, so rings kept for recycling cost address space only. */
