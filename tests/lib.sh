@@ -49,6 +49,13 @@ done_testing() {
 	exit $?
 }
 
+# flip_byte FILE OFFSET: the byte there replaced by its complement, so the
+# file surely changes (a fixed byte may be the one already there).
+flip_byte() {
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf '%b' "\\0$(printf %o $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
 # jget FILE FILTER: one value from a JSON file (jq syntax).
 jget() { jq -r "$2" "$1"; }
 

@@ -216,7 +216,7 @@ is "$?" 0 "... and symbolized once its process is gone"
 
 size=$(stat -c %s s0.hct)
 cp s0.hct bad.hct
-printf 'X' | dd of=bad.hct bs=1 seek=$((size - 3)) conv=notrunc 2>/dev/null
+flip_byte bad.hct $((size - 3))
 cp bad.hct bad0.hct
 "$HC" symbolize bad.hct 2>bad.err
 is "$?" 2 "corrupt trace: refused with exit 2"

@@ -40,7 +40,7 @@ is "$?" 2 "gate --budget lots: exit 2"
 is "$?" 2 "gate on a missing file: exit 2"
 size=$(stat -c %s leaky.hct)
 cp leaky.hct bad.hct
-printf 'X' | dd of=bad.hct bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+flip_byte bad.hct $((size / 2))
 "$HC" gate bad.hct 2>err
 is "$?" 2 "gate on a corrupt trace: exit 2"
 grep -q "byte offset" err

@@ -210,7 +210,7 @@ is "$(awk '/^location \{/ { l = 1; n = 0 } l && /^  line \{/ { n++ } /^}/ && l {
 
 size=$(stat -c %s s.hct)
 cp s.hct bad.hct
-printf 'X' | dd of=bad.hct bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+flip_byte bad.hct $((size / 2))
 "$HC" report -f pprof bad.hct >bad.pb.gz 2>bad.err
 is "$?" 2 "pprof on a corrupt trace: exit 2"
 grep -q "^heapcreep: 'bad.hct': corrupt chunk at byte offset [0-9]*" bad.err

@@ -130,7 +130,7 @@ is "$?" 2 "diff -f yaml: exit 2"
 is "$?" 2 "diff with a missing trace: exit 2"
 size=$(stat -c %s steady1.hct)
 cp steady1.hct bad.hct
-printf 'X' | dd of=bad.hct bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+flip_byte bad.hct $((size / 2))
 "$HC" diff bad.hct steady2.hct >/dev/null 2>err
 is "$?" 2 "diff with a corrupt base: exit 2"
 grep -q "^heapcreep: 'bad.hct': .*byte offset [0-9]" err
