@@ -229,7 +229,7 @@ struct hc_stack_memo {
 	int low_end;
 	uint32_t max_off;
 	uint32_t off[HC_MEMO_FRAMES + 1];
-	uint64_t frames[HC_MEMO_FRAMES + 1]; /* frames[0..1] are the key; 0: empty */
+	uint64_t frames[HC_MEMO_FRAMES + 1]; /* frames[0] is the key; 0: empty */
 };
 
 struct hc_ring {

@@ -404,27 +404,28 @@ static struct hc_unwind_rule *rule_for(struct hc_ring *r, uint64_t ip)
 	return e;
 }
 
-/* Stacks met before, checked instead of walked. Once the walk has read the
- * return address of the hook's caller, a memo for that pair of return
- * addresses lists every later load the walk made: where (offset from the
- * starting stack pointer) and what it found. If every slot still holds the
- * same return address, the stack is the same one, exactly: with rules
- * computed from RSP only, each frame's position follows from the return
- * addresses before it. A walk that used RBP is never memoised. */
-static struct hc_stack_memo *memo_slot(struct hc_ring *ring, uint64_t k0, uint64_t k1)
+/* Stacks met before, checked instead of walked. A memo, found by the hook
+ * caller's return address and stack pointer, lists every load the walk made
+ * from there: where (offset from that stack pointer) and what it found. If
+ * the return address is the memo's and every slot still holds the same
+ * return address, the stack is the same one, exactly: with rules computed
+ * from RSP only, each frame's position follows from the return addresses
+ * before it (the stack pointer only picks the memo; a memo is right for
+ * any). A walk that used RBP is never memoised. */
+static struct hc_stack_memo *memo_slot(struct hc_ring *ring, uint64_t ip0, uint64_t sp0)
 {
-	uint64_t h = ((k0 ^ (k1 * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> (64 - HC_MEMO_BITS);
+	uint64_t h = ((ip0 ^ (sp0 * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> (64 - HC_MEMO_BITS);
 	return &ring->memos[h];
 }
 
-/* Whether the memo m (whose key matched) still describes the stack at sp0:
- * every slot compared, without a branch per slot (all of them lie below
- * sp0 + max_off, checked to be inside the stack). */
-static int memo_holds(const struct hc_stack_memo *m, uint64_t sp0)
+/* Whether the memo m, for this return address, still describes the stack
+ * at sp0: every slot compared, without a branch per slot (all of them lie
+ * below sp0 + max_off, checked to be inside the stack). */
+static inline int memo_holds(const struct hc_stack_memo *m, uint64_t sp0)
 {
 #define SLOT_DIFF(j) (*(const uint64_t *)(uintptr_t)(sp0 + m->off[j]) ^ m->frames[(j) + 1])
 	uint64_t diff = 0;
-	int j = 1;
+	int j = 0;
 	for (; j + 1 < m->nload; j += 2)
 		diff |= SLOT_DIFF(j) | SLOT_DIFF(j + 1);
 	if (j < m->nload)
@@ -445,21 +446,19 @@ static inline __attribute__((always_inline)) int walk(struct hc_ring *ring,
 	if (unlikely(stack_hi <= 1) || sp < stack_lo || sp >= stack_hi || ip < 4096)
 		return -1;
 	const uint64_t sp0 = sp;
+	struct hc_stack_memo *m = memo_slot(ring, ip, sp0);
+	if (m->frames[0] == ip && m->n <= max && sp0 + m->max_off + 8 <= stack_hi &&
+	    memo_holds(m, sp0)) {
+		*hash = m->hash;
+		*found = m->frames;
+		ring->memo_hits++;
+		return m->n;
+	}
 	uint32_t off[HC_MEMO_FRAMES + 1];
 	int nload = 0, used_bp = 0, low_end = 0;
 	int n = 0;
 	for (;;) {
 		frames[n++] = ip;
-		if (n == 2) {
-			struct hc_stack_memo *m = memo_slot(ring, frames[0], frames[1]);
-			if (m->frames[0] == frames[0] && m->frames[1] == frames[1] && m->n <= max &&
-			    m->off[0] == off[0] && sp0 + m->max_off + 8 <= stack_hi && memo_holds(m, sp0)) {
-				*hash = m->hash;
-				*found = m->frames;
-				ring->memo_hits++;
-				return m->n;
-			}
-		}
 		if (n == max)
 			break; /* deep enough: no load past the last frame kept */
 		struct hc_unwind_rule *r = rule_for(ring, ip);
@@ -493,7 +492,6 @@ static inline __attribute__((always_inline)) int walk(struct hc_ring *ring,
 	/* Remember this stack, unless RBP was used or it is too deep. */
 	if (!used_bp && n >= 2 && nload - low_end <= HC_MEMO_FRAMES &&
 	    (uint64_t)off[nload - 1] < (1u << 30)) {
-		struct hc_stack_memo *m = memo_slot(ring, frames[0], frames[1]);
 		m->n = n;
 		m->hash = *hash;
 		m->low_end = low_end;

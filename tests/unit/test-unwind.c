@@ -106,6 +106,36 @@ __attribute__((noinline)) static void twice(int depth)
 		recurse(depth);
 }
 
+/* One call site reached through two callers whose frames are alike, both
+ * called from one place: the stacks differ in a single return address (the
+ * helper's, into its caller), at the same stack pointer. A stack remembered
+ * through one caller must never be taken for the other's. */
+__attribute__((noinline)) static void helper(int k)
+{
+	compare_here(k == 1 ? "same site, first caller" : "same site, second caller");
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void caller_one(void)
+{
+	helper(1);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void caller_two(void)
+{
+	helper(2);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void (*volatile which)(void);
+
+__attribute__((noinline)) static void call_which(void)
+{
+	which();
+	__asm__ volatile("" ::: "memory");
+}
+
 int main(void)
 {
 	ring = hc_map(sizeof(*ring));
@@ -120,6 +150,10 @@ int main(void)
 	}
 	for (int d = 0; d < 70; d += 7)
 		twice(d);
+	for (int i = 0; i < 8; i++) {
+		which = i & 1 ? caller_two : caller_one;
+		call_which();
+	}
 	pthread_t t;
 	pthread_create(&t, NULL, thread_main, NULL);
 	pthread_join(t, NULL);
