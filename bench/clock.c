@@ -1,7 +1,9 @@
-/* What a time stamp costs on this machine: the shim stamps each traced free
- * with RDTSC and each traced allocation with RDTSCP (which waits for the
- * allocator's loads, so that a block freed on one thread and reused on
- * another is stamped in order). A malloc+free pair pays both. Prints one
+/* What a time stamp costs on this machine: the shim stamps each traced
+ * allocation and free with RDTSCP (which waits for older loads: the
+ * allocator's that found the block free, the program's that handed it to
+ * the freeing thread, so that stamps follow the order the threads saw);
+ * RDTSC, which does not wait, for comparison. A malloc+free pair pays two
+ * RDTSCP. Prints one
  * line for `make bench`: both costs in ns, medians of 5 runs of 10 million
  * reads each. On a VM with TSC scaling they can cost several times what
  * they do on bare metal, and they set the floor of exact mode's overhead.
@@ -46,7 +48,7 @@ int main(void)
 	qsort(plain, RUNS, sizeof(double), cmp);
 	qsort(ordered, RUNS, sizeof(double), cmp);
 	__asm__ volatile("" : : "r"(sink)); /* the reads are kept */
-	printf("time stamps: RDTSC %.1f ns, RDTSCP %.1f ns (exact mode pays one of each per malloc+free pair)\n",
+	printf("time stamps: RDTSC %.1f ns, RDTSCP %.1f ns (exact mode pays two RDTSCP per malloc+free pair)\n",
 	       plain[RUNS / 2], ordered[RUNS / 2]);
 	return 0;
 }

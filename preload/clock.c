@@ -34,9 +34,9 @@ static void pair(uint64_t *stamp, uint64_t *ns)
 {
 	uint64_t best = UINT64_MAX;
 	for (int i = 0; i < 5; i++) {
-		uint64_t a = hc_stamp_after();
+		uint64_t a = hc_stamp();
 		uint64_t t = hc_now();
-		uint64_t b = hc_stamp_after();
+		uint64_t b = hc_stamp();
 		if (b - a < best) {
 			best = b - a;
 			*stamp = a + (b - a) / 2;

@@ -172,7 +172,7 @@ static void write_header(void)
 	clock_gettime(CLOCK_REALTIME, &rt);
 	uint64_t real_now = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
 	uint64_t mono_now = hc_now();
-	uint64_t since_t0 = rel(hc_stamp_after());
+	uint64_t since_t0 = rel(hc_stamp());
 
 	hc_rec_begin(w, HC_REC_HEADER);
 	hc_rec_u(w, HC_TRACE_VERSION);
@@ -205,7 +205,7 @@ static void write_header(void)
 static void note(int level, const char *msg)
 {
 	hc_rec_begin(&C.w, HC_REC_NOTE);
-	hc_rec_u(&C.w, rel(hc_stamp_after()));
+	hc_rec_u(&C.w, rel(hc_stamp()));
 	hc_rec_u(&C.w, (uint64_t)level);
 	hc_rec_str(&C.w, msg, strlen(msg));
 	hc_rec_end(&C.w);
@@ -279,7 +279,7 @@ static void scan_modules(void)
 		size_t bid_len = 0;
 		if (pass == 1) {
 			hc_rec_begin(&C.w, HC_REC_MODULES);
-			hc_rec_u(&C.w, rel(hc_stamp_after()));
+			hc_rec_u(&C.w, rel(hc_stamp()));
 			hc_rec_u(&C.w, count);
 		}
 		count = 0;
@@ -573,7 +573,7 @@ static void write_threads(void)
 										 : sizeof(r->seen_name));
 		r->seen_name[sizeof(r->seen_name) - 1] = '\0';
 		hc_rec_begin(&C.w, HC_REC_THREAD);
-		hc_rec_u(&C.w, rel(hc_stamp_after()));
+		hc_rec_u(&C.w, rel(hc_stamp()));
 		hc_rec_u(&C.w, (uint64_t)tid);
 		hc_rec_str(&C.w, name, (size_t)n);
 		hc_rec_end(&C.w);
@@ -586,7 +586,7 @@ static void snapshot(void)
 	struct hc_writer *w = &C.w;
 	hc_clock_calibrate();
 	h->ns_per_stamp = hc_ns_per_stamp();
-	uint64_t now = hc_stamp_after();
+	uint64_t now = hc_stamp();
 	uint64_t age = (uint64_t)((double)hc_config.promotion_ns / hc_ns_per_stamp());
 	hc_heap_promote(h, now > age ? now - age : 0, emit_block, NULL);
 	uint64_t by_cause[LOST_CAUSES], waits, lost = lost_events(by_cause, &waits);
@@ -623,7 +623,7 @@ static void stop_tracing(const char *why, int err)
 	hc_writer_recover(&C.w);
 	note(HC_NOTE_ERROR, msg);
 	hc_rec_begin(&C.w, HC_REC_END);
-	hc_rec_u(&C.w, rel(hc_stamp_after()));
+	hc_rec_u(&C.w, rel(hc_stamp()));
 	hc_rec_u(&C.w, HC_END_STOPPED);
 	hc_rec_end(&C.w);
 	hc_writer_flush(&C.w);
@@ -663,7 +663,7 @@ static int serve_flush(void)
 	}
 	if (final || C.exec_pending) {
 		hc_rec_begin(&C.w, HC_REC_END);
-		hc_rec_u(&C.w, rel(hc_stamp_after()));
+		hc_rec_u(&C.w, rel(hc_stamp()));
 		hc_rec_u(&C.w, final ? HC_END_EXIT : HC_END_EXEC);
 		hc_rec_end(&C.w);
 	}
@@ -900,7 +900,7 @@ void hc_collector_postfork_child(void)
 	memset(C.lost_noted, 0, sizeof(C.lost_noted));
 	hc_sampled_reset();
 	hc_clock_reset();
-	hc_t0 = hc_stamp_after();
+	hc_t0 = hc_stamp();
 	C.fork_child = 1;
 	atomic_store(&hc_tracing,
 		     was_off || hc_config.fork_mode == HC_FORK_OFF ? HC_OFF : HC_PENDING);

@@ -34,7 +34,7 @@ void hc_resolve(void)
 		 * empty, that call is served by the bootstrap arena. */
 		hc_tls.guard++;
 		hc_clock_init();
-		hc_t0 = hc_stamp_after();
+		hc_t0 = hc_stamp();
 		hc_pid = getpid();
 		hc_real.malloc = dlsym(RTLD_NEXT, "malloc");
 		hc_real.free = dlsym(RTLD_NEXT, "free");
@@ -109,7 +109,7 @@ __attribute__((noinline)) static void traced_free(void *p)
 	struct hc_tls *t = &hc_tls;
 	t->guard++;
 	int e = errno;
-	hc_record_free(p, hc_stamp_before()); /* before the address can be reused */
+	hc_record_free(p, hc_stamp()); /* before the address can be reused */
 	hc_real.free(p);
 	errno = e;
 	t->guard--;
@@ -186,7 +186,7 @@ static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t 
 	if (!want && !old_traced)
 		return hc_real.realloc(old, size);
 	t->guard++;
-	uint64_t ts_free = old ? hc_stamp_before() : 0;
+	uint64_t ts_free = old ? hc_stamp() : 0;
 	void *p = hc_real.realloc(old, size);
 	int e = errno;
 	if (p) {

@@ -132,7 +132,7 @@ NEW_HOOK(_ZnamSt11align_val_tRKSt9nothrow_t, 7, 7, (size_t size, size_t al, NOTH
 		}                                                                         \
 		t->guard++;                                                               \
 		int e = errno;                                                            \
-		hc_record_free(p, hc_stamp_before());                                     \
+		hc_record_free(p, hc_stamp());                                            \
 		if (next)                                                                 \
 			next ARGS;                                                        \
 		else                                                                      \

@@ -111,7 +111,7 @@ EXPORT void *rallocx(void *old, size_t size, int flags)
 	if (!want && !old_traced)
 		return raw_rallocx(old, size, flags);
 	hc_tls.guard++;
-	uint64_t ts_free = hc_stamp_before();
+	uint64_t ts_free = hc_stamp();
 	void *p = raw_rallocx(old, size, flags);
 	if (p) {
 		int e = errno;
@@ -133,7 +133,7 @@ EXPORT size_t xallocx(void *p, size_t size, size_t extra, int flags)
 	int t = traced() && hc_free_traced(p);
 	if (t)
 		hc_tls.guard++;
-	uint64_t ts_free = hc_stamp_before();
+	uint64_t ts_free = hc_stamp();
 	size_t r = hc_real.xallocx ? hc_real.xallocx(p, size, extra, flags) : usable(p);
 	if (t) {
 		if (r < size && hc_config.sample_bytes)
@@ -174,7 +174,7 @@ static inline __attribute__((always_inline)) void do_free(void *p, size_t size, 
 	if (t) {
 		hc_tls.guard++;
 		int e = errno;
-		hc_record_free(p, hc_stamp_before());
+		hc_record_free(p, hc_stamp());
 		errno = e;
 	}
 	if (sized && hc_real.sdallocx)

@@ -65,24 +65,18 @@ static inline uint64_t hc_now(void)
  * synchronised across CPUs), else CLOCK_MONOTONIC in ns; the collector
  * converts (clock.c). Free events stamp before the real free, alloc events
  * after the real allocator returned, so that for one address the stamps of
- * its blocks' lives never overlap. After an allocation, RDTSCP waits until
- * the allocator's loads (the one that found the block free) are done.
- * Before a free, a plain RDTSC is enough: x86 makes a store visible only
- * after every older instruction has completed, so the free's stores that
- * hand the block to another thread come after the counter was read. */
+ * its blocks' lives never overlap, and a block handed from one thread to
+ * another is freed after it was allocated. Both read the counter with
+ * RDTSCP, which waits until every older instruction has executed and every
+ * older load is done: an allocation's stamp comes after the allocator's load
+ * that found the block free, a free's after the load that handed it this
+ * block (a plain RDTSC may execute before either load completes) and after
+ * this thread's previous stamp. A stamp always comes before the stores that
+ * follow it: x86 makes a store visible only after every older instruction
+ * has completed. */
 extern int hc_use_tsc HC_HIDDEN;
 
-static inline uint64_t hc_stamp_before(void)
-{
-	if (likely(hc_use_tsc)) {
-		uint32_t lo, hi;
-		__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-		return (uint64_t)hi << 32 | lo;
-	}
-	return hc_now();
-}
-
-static inline uint64_t hc_stamp_after(void)
+static inline uint64_t hc_stamp(void)
 {
 	if (likely(hc_use_tsc)) {
 		uint32_t lo, hi, aux;

@@ -114,7 +114,7 @@ static inline __attribute__((always_inline)) void record_alloc_at(void *old, voi
 
 void hc_record_alloc(void *p, size_t size, const struct hc_frame *from)
 {
-	uint64_t ts = hc_stamp_after(); /* after the real allocator returned p */
+	uint64_t ts = hc_stamp(); /* after the real allocator returned p */
 	maybe_start();
 	record_alloc_at(NULL, p, size, 0, ts, from);
 }
@@ -138,7 +138,7 @@ void hc_record_free(void *p, uint64_t ts)
 void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free, int want,
 		       const struct hc_frame *from)
 {
-	uint64_t ts = hc_stamp_after();
+	uint64_t ts = hc_stamp();
 	maybe_start();
 	if (!want) {
 		if (old)
@@ -158,7 +158,7 @@ void hc_record_exit(int how)
 	if (e) {
 		e[0] = HC_EV_HDR(HC_EV_EXIT, 3, 0);
 		e[1] = (uint64_t)how;
-		e[2] = hc_stamp_before();
+		e[2] = hc_stamp();
 		hc_ring_commit(r, 3);
 	}
 	hc_thread_return_borrowed(r);
@@ -174,7 +174,7 @@ void hc_record_exec(const char *path)
 	uint64_t *e = hc_ring_reserve(r, words);
 	if (e) {
 		e[0] = HC_EV_HDR(HC_EV_EXEC, words, len);
-		e[1] = hc_stamp_before();
+		e[1] = hc_stamp();
 		memset(e + 2, 0, (size_t)(words - 2) * 8);
 		if (len)
 			memcpy(e + 2, path, len);
