@@ -51,22 +51,27 @@ int64_t hc_sample_draw(void)
 	return draw_distance(&hc_tls);
 }
 
-/* Sends the stack if this ring has not sent it before. */
-static uint64_t push_stack(struct hc_ring *r, const uint64_t *frames, int n, uint64_t h)
+/* Sends the stack if this ring has not sent it before: the check inline,
+ * the sending out of line. */
+static __attribute__((noinline)) void send_stack(struct hc_ring *r, const uint64_t *frames, int n,
+						 uint64_t h, uint64_t *slot)
 {
-	uint64_t *slot = &r->known[h & (HC_STACK_CACHE - 1)];
-	if (likely(*slot == h))
-		return h;
 	unsigned words = 2 + (unsigned)n;
 	uint64_t *e = hc_ring_reserve(r, words);
 	if (!e)
-		return h; /* counted as lost; the collector files the event under stack 0 */
+		return; /* counted as lost; the collector files the event under stack 0 */
 	e[0] = HC_EV_HDR(HC_EV_STACK, words, n);
 	e[1] = h;
 	memcpy(e + 2, frames, (size_t)n * 8);
 	hc_ring_commit(r, words);
 	*slot = h;
-	return h;
+}
+
+static inline void push_stack(struct hc_ring *r, const uint64_t *frames, int n, uint64_t h)
+{
+	uint64_t *slot = &r->known[h & (HC_STACK_CACHE - 1)];
+	if (unlikely(*slot != h))
+		send_stack(r, frames, n, h, slot);
 }
 
 static inline struct hc_ring *ring_or_count(void)
