@@ -60,10 +60,19 @@ int hc_decode_header(const struct hc_rec *rec, struct hc_header_rec *h)
 int hc_decode_snapshot(const struct hc_rec *rec, struct hc_snapshot_rec *s)
 {
 	struct hc_cur c = hc_cur_of(rec);
-	return FIELDS(&c, &s->ts, &s->rss_bytes, &s->heap_live_bytes, &s->heap_live_blocks,
-		      &s->heap_peak_bytes, &s->total_allocs, &s->total_frees,
-		      &s->total_bytes_allocated, &s->events, &s->lost_events, &s->ring_waits,
-		      &s->unknown_frees, &s->shim_bytes);
+	if (FIELDS(&c, &s->ts, &s->rss_bytes, &s->heap_live_bytes, &s->heap_live_blocks,
+		   &s->heap_peak_bytes, &s->total_allocs, &s->total_frees,
+		   &s->total_bytes_allocated, &s->events, &s->lost_events, &s->ring_waits,
+		   &s->unknown_frees, &s->shim_bytes))
+		return -1;
+	s->collector_cpu_ns = s->process_cpu_ns = 0;
+	s->have_cpu = 0;
+	if (c.p == c.end)
+		return 0; /* written before the CPU times were added */
+	if (FIELDS(&c, &s->collector_cpu_ns, &s->process_cpu_ns))
+		return -1;
+	s->have_cpu = 1;
+	return 0;
 }
 
 int hc_decode_thread(const struct hc_rec *rec, struct hc_thread_rec *t)

@@ -28,6 +28,10 @@ struct hc_snapshot_rec {
 	uint64_t ts, rss_bytes, heap_live_bytes, heap_live_blocks, heap_peak_bytes;
 	uint64_t total_allocs, total_frees, total_bytes_allocated, events, lost_events;
 	uint64_t ring_waits, unknown_frees, shim_bytes;
+	/* CPU time of the collector thread and of the process since the trace
+	 * began; have_cpu 0: a trace written before these fields */
+	uint64_t collector_cpu_ns, process_cpu_ns;
+	int have_cpu;
 };
 
 struct hc_module_rec {

@@ -211,10 +211,14 @@ static int dump_snapshot(FILE *f, const struct hc_rec *rec)
 	fprintf(f, " rss=%" PRIu64 " heap_live_bytes=%" PRIu64 " heap_live_blocks=%" PRIu64
 		" heap_peak_bytes=%" PRIu64 " total_allocs=%" PRIu64 " total_frees=%" PRIu64
 		" total_bytes_allocated=%" PRIu64 " events=%" PRIu64 " lost_events=%" PRIu64
-		" ring_waits=%" PRIu64 " unknown_frees=%" PRIu64 " shim_bytes=%" PRIu64 "\n",
+		" ring_waits=%" PRIu64 " unknown_frees=%" PRIu64 " shim_bytes=%" PRIu64,
 		s.rss_bytes, s.heap_live_bytes, s.heap_live_blocks, s.heap_peak_bytes, s.total_allocs,
 		s.total_frees, s.total_bytes_allocated, s.events, s.lost_events, s.ring_waits,
 		s.unknown_frees, s.shim_bytes);
+	if (s.have_cpu)
+		fprintf(f, " collector_cpu_ns=%" PRIu64 " process_cpu_ns=%" PRIu64,
+			s.collector_cpu_ns, s.process_cpu_ns);
+	fputc('\n', f);
 	return 0;
 }
 

@@ -47,6 +47,31 @@ char *hc_fmt_duration(char *buf, size_t cap, double s)
 	return buf;
 }
 
+/* CPU seconds: two decimals below two minutes (a collector's share of a
+ * short run is a fraction of a second), then as durations. */
+static char *cpu_seconds(char *buf, size_t cap, double s)
+{
+	if (s < 120)
+		snprintf(buf, cap, "%.2f s", s);
+	else
+		hc_fmt_duration(buf, cap, s);
+	return buf;
+}
+
+char *hc_fmt_cpu_share(char *buf, size_t cap, uint64_t part_ns, uint64_t whole_ns)
+{
+	char a[32], b[32];
+	cpu_seconds(a, sizeof(a), (double)part_ns / 1e9);
+	if (!whole_ns) {
+		snprintf(buf, cap, "%s of CPU", a);
+		return buf;
+	}
+	double pct = 100.0 * (double)part_ns / (double)whole_ns;
+	snprintf(buf, cap, "%s of CPU, %.*f%% of the process's %s", a, pct < 10 ? 1 : 0, pct,
+		 cpu_seconds(b, sizeof(b), (double)whole_ns / 1e9));
+	return buf;
+}
+
 char *hc_fmt_sparkline(char *buf, size_t cap, const double *v, size_t n)
 {
 	static const char *const bars[8] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};

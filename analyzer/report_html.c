@@ -1435,6 +1435,12 @@ static void totals_section(FILE *f, struct hc_analysis *a)
 		(unsigned long long)m->temporary);
 	row(f, "heapcreep's own memory");
 	fprintf(f, "%s</td></tr>\n", hc_fmt_bytes(b1, sizeof(b1), (double)l->shim_bytes));
+	if (l->have_cpu) {
+		char cpu[128];
+		row(f, "heapcreep's collector thread");
+		fprintf(f, "%s</td></tr>\n",
+			hc_fmt_cpu_share(cpu, sizeof(cpu), l->collector_cpu_ns, l->process_cpu_ns));
+	}
 	if (s->have_header && s->header.sample_bytes) {
 		row(f, "sampling");
 		fprintf(f, "one sample per %s on average: figures are estimates</td></tr>\n",

@@ -98,6 +98,13 @@ static void totals_object(struct hc_json *j, struct hc_analysis *a)
 	hc_json_num(j, "live_blocks_end", a->model.live_blocks_end);
 	hc_json_u64(j, "temporary_allocations", a->model.temporary);
 	hc_json_u64(j, "shim_bytes", l->shim_bytes);
+	if (l->have_cpu) {
+		hc_json_ns_as_s(j, "collector_cpu_s", l->collector_cpu_ns);
+		hc_json_ns_as_s(j, "process_cpu_s", l->process_cpu_ns);
+	} else {
+		hc_json_null(j, "collector_cpu_s");
+		hc_json_null(j, "process_cpu_s");
+	}
 	hc_json_end(j);
 }
 

@@ -244,6 +244,11 @@ static void run_section(FILE *f, struct hc_analysis *a)
 		rss = fmax(rss, m->snaps[i].rss);
 	fprintf(f, "  rss           peak %s; the shim's own memory %s\n",
 		hc_fmt_bytes(b1, sizeof(b1), rss), hc_fmt_bytes(b3, sizeof(b3), (double)l->shim_bytes));
+	if (l->have_cpu) {
+		char cpu[128];
+		fprintf(f, "  collector     %s\n",
+			hc_fmt_cpu_share(cpu, sizeof(cpu), l->collector_cpu_ns, l->process_cpu_ns));
+	}
 	if (s->have_header && s->header.sample_bytes)
 		fprintf(f, "  sampling      one sample per %s on average: figures are estimates\n",
 			hc_fmt_bytes(b1, sizeof(b1), (double)s->header.sample_bytes));

@@ -48,6 +48,7 @@ static struct {
 	struct hc_merge merge;
 	uint64_t next_snapshot, snapshots, events, corrupt_events;
 	uint64_t last_block_written;
+	uint64_t cpu0;            /* the process's CPU time when the trace began */
 	uint64_t lost_noted[4];   /* lost events by cause when last noted */
 	/* modules: sorted executable mappings, for "is this frame known" */
 	struct module *mods;
@@ -580,6 +581,16 @@ static void write_threads(void)
 	}
 }
 
+/* A CPU-time clock in ns; 0 if it cannot be read (a system call: once a
+ * snapshot, never on the hot path). */
+static uint64_t cpu_ns(clockid_t clock)
+{
+	struct timespec t;
+	if (clock_gettime(clock, &t))
+		return 0;
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 static void snapshot(void)
 {
 	struct hc_heap *h = &C.heap;
@@ -605,6 +616,13 @@ static void snapshot(void)
 	hc_rec_u(w, waits);
 	hc_rec_u(w, h->unknown_frees);
 	hc_rec_u(w, hc_mapped_bytes());
+	/* What tracing costs the process, as far as the collector can tell:
+	 * its own CPU time (snapshots are written by the collector thread) and
+	 * the whole process's since the trace began (an exec does not reset a
+	 * process's clock). The time spent in the hooks is in the latter only. */
+	uint64_t proc = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+	hc_rec_u(w, cpu_ns(CLOCK_THREAD_CPUTIME_ID));
+	hc_rec_u(w, proc > C.cpu0 ? proc - C.cpu0 : 0);
 	hc_rec_end(w);
 	struct sites_ctx sc = {0, h->ndirty};
 	hc_heap_flush_sites(h, emit_site, &sc);
@@ -784,6 +802,8 @@ void hc_collector_start(void)
 		goto out;
 	}
 	C.heap.on_free = emit_free;
+	if (!C.fork_child) /* a fork child's clock began at the fork, as its trace */
+		C.cpu0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
 	hc_clock_calibrate();
 	C.heap.ns_per_stamp = hc_ns_per_stamp();
 	write_header();
@@ -902,6 +922,7 @@ void hc_collector_postfork_child(void)
 	hc_clock_reset();
 	hc_t0 = hc_stamp();
 	C.fork_child = 1;
+	C.cpu0 = 0;
 	atomic_store(&hc_tracing,
 		     was_off || hc_config.fork_mode == HC_FORK_OFF ? HC_OFF : HC_PENDING);
 	hc_tls.guard--;

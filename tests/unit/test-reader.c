@@ -904,6 +904,39 @@ static void test_cursor(void)
 	is_int(hc_cur_str(&c, &p, &len), -1, "cursor: a string of length 2^64-2 fails");
 }
 
+/* A SNAPSHOT body of n fields, field i = 100 + i. */
+static struct hc_rec snapshot_of(uint8_t *b, unsigned n)
+{
+	size_t len = 0;
+	for (unsigned i = 0; i < n; i++)
+		len += hc_put_uvarint(b + len, 100 + i);
+	return (struct hc_rec){.type = HC_REC_SNAPSHOT, .body = b, .len = len};
+}
+
+/* SNAPSHOT grew two trailing fields (the CPU times): a trace written before
+ * them still reads, one field of the two is malformed, and fields after
+ * them are a later version's, ignored. */
+static void test_snapshot_fields(void)
+{
+	uint8_t b[256];
+	struct hc_snapshot_rec s;
+	memset(&s, 0xff, sizeof(s));
+	struct hc_rec rec = snapshot_of(b, 13);
+	ok(hc_decode_snapshot(&rec, &s) == 0 && s.shim_bytes == 112 && !s.have_cpu &&
+	   s.collector_cpu_ns == 0 && s.process_cpu_ns == 0,
+	   "SNAPSHOT of 13 fields (before the CPU times): read, no CPU times");
+	rec = snapshot_of(b, 15);
+	ok(hc_decode_snapshot(&rec, &s) == 0 && s.have_cpu && s.collector_cpu_ns == 113 &&
+	   s.process_cpu_ns == 114, "SNAPSHOT of 15 fields: collector 113 ns, process 114 ns");
+	rec = snapshot_of(b, 14);
+	is_int(hc_decode_snapshot(&rec, &s), -1, "SNAPSHOT with one CPU time of two: malformed");
+	rec = snapshot_of(b, 12);
+	is_int(hc_decode_snapshot(&rec, &s), -1, "SNAPSHOT of 12 fields: malformed");
+	rec = snapshot_of(b, 17);
+	ok(hc_decode_snapshot(&rec, &s) == 0 && s.have_cpu && s.process_cpu_ns == 114,
+	   "SNAPSHOT of 17 fields: the two unknown ones ignored");
+}
+
 /* Arguments joined with '|' as hc_args_next() splits them. */
 static const char *split_args(const char *s, size_t n)
 {
@@ -936,12 +969,13 @@ static const char build_id[20] = "\x01\x23\x45\x67\x89\xab\xcd\xef\x00\xff"
 
 static void put_snapshot(struct hc_writer *w, uint64_t ts, uint64_t live, uint64_t blocks,
 			 uint64_t peak, uint64_t allocs, uint64_t frees, uint64_t bytes,
-			 uint64_t lost, uint64_t unknown)
+			 uint64_t lost, uint64_t unknown, uint64_t cpu)
 {
 	hc_rec_begin(w, HC_REC_SNAPSHOT);
 	uint64_t v[] = {ts, 10u << 20, live, blocks, peak, allocs, frees, bytes, allocs + frees,
-			lost, 0, unknown, 65536};
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+			lost, 0, unknown, 65536, cpu, 4 * cpu};
+	/* cpu 0: a snapshot as written before the CPU times were added */
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]) - (cpu ? 0 : 2); i++)
 		hc_rec_u(w, v[i]);
 	hc_rec_end(w);
 }
@@ -986,7 +1020,7 @@ static uint8_t *life_trace(size_t *len, uint64_t offs[4])
 	hc_rec_s(&w, 0x401010);
 	hc_rec_s(&w, -0x10);
 	hc_rec_end(&w);
-	put_snapshot(&w, 1000000000, 1000, 10, 2000, 50, 40, 5000, 0, 0);
+	put_snapshot(&w, 1000000000, 1000, 10, 2000, 50, 40, 5000, 0, 0, 0);
 	hc_rec_begin(&w, HC_REC_SITES);
 	hc_rec_u(&w, 1);
 	uint64_t site[] = {1, 1000, 10, 50, 40, 5000, 2000, 1, 10, 40};
@@ -1004,7 +1038,7 @@ static uint8_t *life_trace(size_t *len, uint64_t offs[4])
 	hc_rec_u(&w, 1);
 	hc_rec_u(&w, 2500000000u);
 	hc_rec_end(&w);
-	put_snapshot(&w, 2000000000, 4096, 7, 8192, 120, 113, 20000, 3, 2);
+	put_snapshot(&w, 2000000000, 4096, 7, 8192, 120, 113, 20000, 3, 2, 250000000);
 	hc_rec_begin(&w, HC_REC_NOTE);
 	hc_rec_u(&w, 2100000000);
 	hc_rec_u(&w, HC_NOTE_WARNING);
@@ -1016,7 +1050,7 @@ static uint8_t *life_trace(size_t *len, uint64_t offs[4])
 	hc_rec_u(&w, 3000000000u);
 	hc_rec_u(&w, HC_EXIT_MAIN);
 	hc_rec_end(&w);
-	put_snapshot(&w, 3250000000u, 512, 2, 8192, 130, 128, 21000, 3, 2);
+	put_snapshot(&w, 3250000000u, 512, 2, 8192, 130, 128, 21000, 3, 2, 400000000);
 	hc_rec_begin(&w, HC_REC_END);
 	hc_rec_u(&w, 3500000000u);
 	hc_rec_u(&w, HC_END_EXIT);
@@ -1089,6 +1123,8 @@ static void test_summary(void)
 	is_u64(s.last.heap_live_blocks, 2, "totals: unfreed at end 2 blocks");
 	is_u64(s.last.lost_events, 3, "lost events 3");
 	is_u64(s.last.unknown_frees, 2, "unknown frees 2");
+	ok(s.last.have_cpu && s.last.collector_cpu_ns == 400000000u &&
+	   s.last.process_cpu_ns == 1600000000u, "CPU times: collector 0.4 s, process 1.6 s");
 	is_u64(s.last_ts, 3500000000u, "last time 3.5 s (the END record)");
 	ok(s.end_seen && s.end_reason == HC_END_EXIT && s.end_ts == 3500000000u, "END: exit at 3.5 s");
 	ok(s.exit_seen && s.exit_how == HC_EXIT_MAIN && s.exit_ts == 3000000000u,
@@ -1127,6 +1163,7 @@ static void test_summary(void)
 	is_str(s.reason, "malformed SNAPSHOT record at byte 0 of the decompressed chunk",
 	       "malformed SNAPSHOT: reason");
 	is_u64(s.last.total_allocs, 50, "malformed SNAPSHOT: figures from before it");
+	ok(!s.last.have_cpu, "malformed SNAPSHOT: the one before it had no CPU times");
 	hc_summary_release(&s);
 
 	/* A record after END: the trace went on (a failed exec). */
@@ -1185,6 +1222,7 @@ int main(void)
 	test_random_files();
 	test_mutations();
 	test_cursor();
+	test_snapshot_fields();
 	test_args();
 	test_summary();
 	is_int((int)ahead_differ, 0,

@@ -157,7 +157,7 @@ static void feed(struct hc_summary *s)
 
 	b.n = 0;
 	uint64_t snap[] = {1500000000, 1 << 20, 3 << 20, 12, 5 << 20, 1000, 988, 9 << 20,
-			   1988, 4, 0, 1, 4096};
+			   1988, 4, 0, 1, 4096, 25000000, 1500000000};
 	for (size_t i = 0; i < sizeof(snap) / sizeof(snap[0]); i++)
 		u(&b, snap[i]);
 	add(s, HC_REC_SNAPSHOT, &b);
@@ -216,7 +216,9 @@ static const char golden_complete[] =
 	"    \"live_bytes_end\": 0,\n"
 	"    \"live_blocks_end\": 0,\n"
 	"    \"temporary_allocations\": 0,\n"
-	"    \"shim_bytes\": 4096\n"
+	"    \"shim_bytes\": 4096,\n"
+	"    \"collector_cpu_s\": 0.025000000,\n"
+	"    \"process_cpu_s\": 1.500000000\n"
 	"  },\n"
 	"  \"settings\": {\n"
 	"    \"budget_bytes\": 67108864,\n"
@@ -280,6 +282,26 @@ static void test_json_report(void)
 	   NULL, "text report: allocations with MiB");
 	ok(strstr(out, "  heap          peak 5.0 MiB; unfreed at end 3.0 MiB in 12 blocks\n"),
 	   "text report: peak and unfreed");
+	ok(strstr(out, "  collector     0.03 s of CPU, 1.7% of the process's 1.50 s\n"),
+	   "text report: the collector's CPU time and share");
+	free(out);
+	hc_summary_release(&s);
+
+	/* A trace from before the CPU times: null, and no line. */
+	hc_summary_init(&s);
+	struct body b = {0};
+	uint64_t snap[] = {1, 1 << 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4096};
+	for (size_t i = 0; i < sizeof(snap) / sizeof(snap[0]); i++)
+		u(&b, snap[i]);
+	add(&s, HC_REC_SNAPSHOT, &b);
+	hc_summary_finish(&s, &r);
+	CAPTURE(out, hc_report_json(f, wrap(&a, &s, "o.hct")));
+	ok(strstr(out, "\"collector_cpu_s\": null,\n") && strstr(out, "\"process_cpu_s\": null\n"),
+	   "json report of a trace without CPU times: nulls");
+	free(out);
+	CAPTURE(out, hc_report_text(f, wrap(&a, &s, "o.hct"), 0));
+	ok(strstr(out, "  rss           peak") && !strstr(out, "  collector "),
+	   "text report of a trace without CPU times: no collector line");
 	free(out);
 	hc_summary_release(&s);
 
