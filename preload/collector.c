@@ -408,14 +408,14 @@ static void process(const uint64_t *e, int now)
 		return;
 	}
 	case HC_EV_ALLOC:
-		hc_heap_alloc(h, e[1], e[2], e[3], hc_heap_lookup(h, e[4]));
+		hc_heap_alloc(h, e[1], e[2], e[3], hc_heap_site(h, e[4]));
 		return;
 	case HC_EV_FREE:
 		(now ? hc_heap_free_now : hc_heap_free)(h, e[1], e[2]);
 		return;
 	case HC_EV_REALLOC:
 		(now ? hc_heap_free_now : hc_heap_free)(h, e[1], e[4]);
-		hc_heap_alloc(h, e[2], e[3], e[5], hc_heap_lookup(h, e[6]));
+		hc_heap_alloc(h, e[2], e[3], e[5], hc_heap_site(h, e[6]));
 		return;
 	case HC_EV_EXIT:
 		hc_rec_begin(&C.w, HC_REC_EXIT);

@@ -21,9 +21,19 @@ struct hc_stack_slot {
 
 /* Fibonacci hashing: addresses differ mostly in a few middle bits; the
  * high bits of their product with 2^64/phi depend on every key bit. */
+static inline size_t hash_home(uint64_t key, unsigned shift)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> shift);
+}
+
+static inline unsigned shift_of(size_t cap)
+{
+	return 64u - (unsigned)__builtin_ctzll(cap);
+}
+
 static inline size_t home(uint64_t key, size_t cap)
 {
-	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - __builtin_ctzll(cap)));
+	return hash_home(key, shift_of(cap));
 }
 
 static int grow_array(void **p, size_t *cap, size_t elem, size_t need);
@@ -40,12 +50,12 @@ static int table_grow(struct hc_table *t)
 	void *n = hc_map(ncap * t->esize);
 	if (!n)
 		return -1;
-	struct hc_table nt = {n, ncap, t->len, t->esize};
+	struct hc_table nt = {n, ncap, t->len, t->esize, shift_of(ncap)};
 	for (size_t i = 0; i < t->cap; i++) {
 		uint64_t *e = SLOT(t, i);
 		if (!*e)
 			continue;
-		size_t j = home(*e, ncap);
+		size_t j = hash_home(*e, nt.shift);
 		while (*SLOT(&nt, j))
 			j = (j + 1) & (ncap - 1);
 		memcpy(SLOT(&nt, j), e, t->esize);
@@ -66,7 +76,7 @@ static void *table_insert(struct hc_table *t, const void *elem)
 {
 	if (table_room(t))
 		return NULL;
-	size_t j = home(*(const uint64_t *)elem, t->cap);
+	size_t j = hash_home(*(const uint64_t *)elem, t->shift);
 	while (*SLOT(t, j))
 		j = (j + 1) & (t->cap - 1);
 	memcpy(SLOT(t, j), elem, t->esize);
@@ -79,7 +89,7 @@ static void *table_insert(struct hc_table *t, const void *elem)
  * an insert that cannot grow it is refused. */
 static void *table_slot(const struct hc_table *t, uint64_t key, int *found)
 {
-	for (size_t j = home(key, t->cap);; j = (j + 1) & (t->cap - 1)) {
+	for (size_t j = hash_home(key, t->shift);; j = (j + 1) & (t->cap - 1)) {
 		uint64_t *e = SLOT(t, j);
 		if (*e == key || !*e) {
 			*found = *e != 0;
@@ -106,11 +116,11 @@ static inline __attribute__((always_inline)) void table_remove_sized(struct hc_t
 	*AT(i) = 0;
 	t->len--;
 	/* Backward shift: pull later entries of the probe run into the hole
-	 * unless their home lies cyclically in (i, j]. */
+	 * unless their home k lies cyclically in (i, j], that is, is nearer
+	 * to j (going forward) than the hole is. */
 	for (size_t j = (i + 1) & mask; *AT(j); j = (j + 1) & mask) {
-		size_t k = home(*AT(j), t->cap);
-		int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-		if (stays)
+		size_t k = hash_home(*AT(j), t->shift);
+		if (((j - k) & mask) < ((j - i) & mask))
 			continue;
 		memcpy(AT(i), AT(j), esize);
 		*AT(j) = 0;
@@ -376,26 +386,53 @@ static void account_free(struct hc_heap *h, uint32_t site, uint64_t size)
 	h->total_frees += (uint64_t)blocks;
 }
 
-static void record_lifetime(struct hc_heap *h, const struct hc_block *b, uint64_t ts_free)
+static int hist_new(struct hc_heap *h, struct hc_site *s)
 {
-	uint64_t life = ts_free > b->ts ? (uint64_t)((double)(ts_free - b->ts) * h->ns_per_stamp) : 0;
-	unsigned bucket = life ? 63u - (unsigned)__builtin_clzll(life) : 0u;
+	if (grow_array((void **)&h->hist, &h->hist_cap, sizeof(*h->hist), h->nhist + 1))
+		return -1;
+	memset(h->hist[h->nhist], 0, sizeof(h->hist[0]));
+	s->hist = (uint32_t)++h->nhist;
+	return 0;
+}
+
+/* A block's free: its lifetime into its site's histogram, its FREE record
+ * if it was promoted, and (live: it still counted as live, it was not
+ * retired) its bytes off the live figures. One site lookup and one weight
+ * for both: this runs for nearly every free. */
+static inline __attribute__((always_inline)) void end_block(struct hc_heap *h,
+							     const struct hc_block *b,
+							     uint64_t ts_free, int live)
+{
+	/* Signed conversions: a lifetime of 2^63 stamps is decades, and the
+	 * unsigned ones cost a branch each way. */
+	int64_t life = ts_free > b->ts
+			       ? (int64_t)((double)(int64_t)(ts_free - b->ts) * h->ns_per_stamp)
+			       : 0;
+	unsigned bucket = life > 0 ? 63u - (unsigned)__builtin_clzll((uint64_t)life) : 0u;
 	uint32_t site = hc_block_site(b);
 	struct hc_site *s = &h->sites[site];
-	if (!s->hist) {
-		if (grow_array((void **)&h->hist, &h->hist_cap, sizeof(*h->hist), h->nhist + 1)) {
-			h->dropped++;
-			return;
-		}
-		memset(h->hist[h->nhist], 0, sizeof(h->hist[0]));
-		s->hist = (uint32_t)++h->nhist;
-	}
 	int64_t bytes, blocks;
 	weigh(h, hc_block_size(b), &bytes, &blocks);
-	h->hist[s->hist - 1][bucket] += (uint32_t)blocks;
+	if (live) {
+		s->live_bytes -= bytes;
+		s->live_blocks -= blocks;
+		s->frees += (uint64_t)blocks;
+		h->live_bytes -= bytes;
+		h->live_blocks -= blocks;
+		h->total_frees += (uint64_t)blocks;
+	}
+	if (likely(s->hist) || !hist_new(h, s))
+		h->hist[s->hist - 1][bucket] += (uint32_t)blocks;
+	else
+		h->dropped++;
 	mark_dirty(h, site);
 	if (hc_block_id(b) && h->on_free)
 		h->on_free(h->ctx, hc_block_id(b), ts_free);
+}
+
+static void record_lifetime(struct hc_heap *h, const struct hc_block *b, uint64_t ts_free)
+{
+	end_block(h, b, ts_free, 0);
 }
 
 /* --- events -------------------------------------------------------------- */
@@ -462,8 +499,7 @@ void hc_heap_free_now(struct hc_heap *h, uint64_t ptr, uint64_t ts)
 			h->unknown_frees++;
 		return;
 	}
-	account_free(h, hc_block_site(live), hc_block_size(live));
-	record_lifetime(h, live, ts);
+	end_block(h, live, ts, 1);
 	table_remove(&h->live, live);
 }
 

@@ -66,6 +66,7 @@ struct hc_table {
 	size_t cap; /* a power of two, or 0 */
 	size_t len;
 	size_t esize;
+	unsigned shift; /* 64 - log2(cap): a key's home is its hash >> shift */
 };
 
 struct hc_site {
@@ -99,6 +100,8 @@ struct hc_heap {
 	struct hc_pending_free *frees[2];
 	size_t frees_len[2], frees_cap[2];
 	int cur;
+	uint64_t last_hash;      /* the stack of the last site looked up (hc_heap_site) */
+	uint32_t last_site;
 	uint64_t sample_bytes;   /* 0: exact; else sampled blocks are weighted */
 	double ns_per_stamp;     /* event stamps to ns, for lifetimes */
 	/* totals */
@@ -118,6 +121,19 @@ void hc_heap_release(struct hc_heap *h);
 uint32_t hc_heap_intern(struct hc_heap *h, uint64_t hash, int *created);
 /* Site id of a known hash, 0 if unknown. */
 uint32_t hc_heap_lookup(const struct hc_heap *h, uint64_t hash);
+/* The same, remembering the last site found: allocations come in runs from
+ * one site (a hash's id never changes). */
+static inline uint32_t hc_heap_site(struct hc_heap *h, uint64_t hash)
+{
+	if (hash == h->last_hash && h->last_site)
+		return h->last_site;
+	uint32_t id = hc_heap_lookup(h, hash);
+	if (id) {
+		h->last_hash = hash;
+		h->last_site = id;
+	}
+	return id;
+}
 
 void hc_heap_alloc(struct hc_heap *h, uint64_t ptr, uint64_t size, uint64_t ts, uint32_t site);
 void hc_heap_free(struct hc_heap *h, uint64_t ptr, uint64_t ts);

@@ -1230,6 +1230,50 @@ static void test_unknown_free(void)
 	hc_heap_release(&h);
 }
 
+/* The live table's deletion (backward shift) keeps every probe run whole,
+ * also where a run wraps from the table's last slot to its first: 48 blocks
+ * whose addresses hash to the last three slots or the first (a new table
+ * has 4096), allocated, then freed in several orders. Each free must find
+ * its block: its own size off the live bytes, nothing unknown. */
+static void test_table_wrap(void)
+{
+	uint64_t addr[48];
+	size_t n = 0;
+	for (uint64_t a = 0x10000; n < 48; a += 16) {
+		uint64_t slot = (a * 0x9e3779b97f4a7c15ull) >> 52;
+		if (slot >= 4093 || slot == 0)
+			addr[n++] = a;
+	}
+	unsigned bad = 0;
+	uint64_t rng = 0x243f6a8885a308d3ull;
+	for (int order = 0; order < 20; order++) {
+		struct hc_heap h;
+		heap_new(&h, 0);
+		bad += h.live.cap != 4096 || h.live.shift != 52; /* the premise */
+		for (size_t i = 0; i < n; i++)
+			hc_heap_alloc(&h, addr[i], 100 + i, 10 + i, 0);
+		size_t idx[48];
+		for (size_t i = 0; i < n; i++)
+			idx[i] = i;
+		for (size_t i = n - 1; order && i > 0; i--) { /* order 0: allocation order */
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			size_t j = rng % (i + 1), t = idx[i];
+			idx[i] = idx[j];
+			idx[j] = t;
+		}
+		int64_t bytes = h.live_bytes;
+		for (size_t i = 0; i < n; i++) {
+			hc_heap_free_now(&h, addr[idx[i]], 1000 + i);
+			bytes -= (int64_t)(100 + idx[i]);
+			bad += h.live_bytes != bytes || h.unknown_frees != 0;
+		}
+		bad += h.live_blocks != 0 || h.live.len != 0;
+		hc_heap_release(&h);
+	}
+	is_int((int)bad, 0, "48 blocks around the table's wrap, freed in 20 orders: each free "
+			    "finds its own block");
+}
+
 static void test_sampled(void)
 {
 	struct hc_heap h;
@@ -1578,6 +1622,7 @@ int main(int argc, char **argv)
 	test_alloc_drained_after_free();
 	test_reuse_in_one_round();
 	test_unknown_free();
+	test_table_wrap();
 	test_sampled();
 	test_promote();
 	test_bad_site();
