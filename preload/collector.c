@@ -718,12 +718,18 @@ static void idle(uint64_t ns)
 	atomic_store(&C.sleeping, 0);
 }
 
+/* The collector's sleep between drains, from 200 us to 20 ms, and the
+ * events a drain must find to go on without one (about 32 KiB of them). */
+#define NAP_MIN_NS 200000u
+#define NAP_MAX_NS 20000000u
+#define BUSY_EVENTS 1024
+
 static void *collector_main(void *arg)
 {
 	(void)arg;
 	hc_tls.guard = 1; /* everything this thread allocates is the shim's own */
 	prctl(PR_SET_NAME, "heapcreep", 0, 0, 0);
-	uint64_t nap = 200000;
+	uint64_t nap = NAP_MIN_NS;
 	for (;;) {
 		pthread_mutex_lock(&C.lock);
 		int done = 0;
@@ -758,13 +764,19 @@ static void *collector_main(void *arg)
 			finish_request();
 			return NULL;
 		}
-		if (n || C.merge.left) {
-			nap = 200000;
+		/* Busy (a batch worth the trip, or events held for the next
+		 * drain): drain again at once. A trickle (sampled mode, a quiet
+		 * program) is left to pile up, the nap doubling to 20 ms: a
+		 * thread past half its ring wakes the collector anyway
+		 * (hc_collector_kick), and each wake costs a system call and a
+		 * core the program may want. */
+		if (n >= BUSY_EVENTS || C.merge.left) {
+			nap = NAP_MIN_NS;
 			continue;
 		}
 		uint64_t until = C.next_snapshot > now ? C.next_snapshot - now : 0;
 		idle(nap < until ? nap : until + 1000);
-		if (nap < 20000000)
+		if (nap < NAP_MAX_NS)
 			nap *= 2;
 	}
 }
