@@ -11,7 +11,8 @@
 # (512 KiB); valgrind massif. A tool that is not installed is skipped.
 # BENCH_ROUNDS (default 5) and BENCH_SCALE (default 1.0) tune the run. Times
 # come from bench/timeit (to the microsecond, not /usr/bin/time's hundredths:
-# a baseline churn run takes about 0.1 s).
+# a baseline churn run takes about 0.1 s). Ratios are the median over the
+# rounds of each round's ratio to that round's baseline run.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${HC_TEST_BUILD:-$top/build}
@@ -64,7 +65,7 @@ run() {
 	tool=$1 cmd=$2 out=$3
 	rm -rf t && mkdir t
 	case $tool in
-	baseline) pre= ;;
+	baseline) pre=env ;; # started the way the shim's runs are
 	heapcreep) pre="env HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
 	heapcreep-512k) pre="env HEAPCREEP_SAMPLE=512K HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
 	heaptrack-r) pre="heaptrack -r -o $work/t/ht" ;;
@@ -89,8 +90,19 @@ run() {
 	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') $rss $bytes $ana" >>"$out"
 }
 
+mid() { # the median of the numbers on stdin, one a line
+	sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 median() { # column file
-	awk -v c="$1" '$c != "-" { print $c }' "$2" | sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	awk -v c="$1" '$c != "-" { print $c }' "$2" | mid
+}
+
+# ratio column file base: the median over rounds of each round's ratio to
+# the baseline run of the same round (the runs of a round are close in
+# time: a machine whose speed drifts over minutes moves both).
+ratio() {
+	paste -d' ' "$2" "$3" | awk -v c="$1" '{ print $c / $(c + NF / 2) }' | mid
 }
 
 echo "heapcreep bench: $(date -u +%Y-%m-%d), $(nproc) CPUs, $rounds rounds, $pairs pairs per churn thread" >&2
@@ -108,8 +120,6 @@ echo >&2
 
 printf '%-11s %-19s %9s %7s %7s %7s %9s %11s %9s\n' workload tool wall_s wall_x cpu_x rss_MB trace_MB "MB/Mpair" analyse_s
 echo "$workloads" | while IFS='|' read -r wname wcmd; do
-	base_wall=$(median 1 "res.$wname.baseline")
-	base_cpu=$(median 2 "res.$wname.baseline")
 	for tool in $tools; do
 		f=res.$wname.$tool
 		[ -f "$f" ] || continue
@@ -119,12 +129,14 @@ echo "$workloads" | while IFS='|' read -r wname wcmd; do
 		bytes=$(median 4 "$f")
 		ana=$(median 5 "$f")
 		case $wname in churn-2t) mp=$((2 * pairs)) ;; churn-deep) mp=$(n 1000000) ;; python3) mp=0 ;; *) mp=$pairs ;; esac
-		awk -v w="$wname" -v t="$tool" -v wall="$wall" -v bw="$base_wall" -v cpu="$cpu" -v bc="$base_cpu" \
+		wall_x=$(ratio 1 "$f" "res.$wname.baseline")
+		cpu_x=$(ratio 2 "$f" "res.$wname.baseline")
+		awk -v w="$wname" -v t="$tool" -v wall="$wall" -v wx="$wall_x" -v cx="$cpu_x" \
 			-v rss="$rss" -v bytes="$bytes" -v ana="$ana" -v mp="$mp" 'BEGIN {
 			per = (t == "baseline" || mp == 0) ? "-" : sprintf("%.3f", bytes / 1e6 / (mp / 1e6));
 			a = (ana == "-") ? "-" : sprintf("%.3f", ana);
-			printf "%-11s %-19s %9.3f %7.2f %7.2f %7.1f %9.3f %11s %9s\n", w, t, wall, wall / bw,
-				cpu / bc, rss / 1024, (t == "baseline") ? 0 : bytes / 1e6, per, a
+			printf "%-11s %-19s %9.3f %7.2f %7.2f %7.1f %9.3f %11s %9s\n", w, t, wall, wx,
+				cx, rss / 1024, (t == "baseline") ? 0 : bytes / 1e6, per, a
 		}'
 	done
 done
