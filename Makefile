@@ -78,7 +78,7 @@ PROG_BIN := $(PROG_C:tests/programs/%.c=$(BUILD)/tests/programs/%) \
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test test-build san-build test-long bench bench-analyzer demo install uninstall clean
+.PHONY: all deps test test-build san-build test-long bench bench-analyzer bench-parts demo install uninstall clean
 
 all: deps $(LIB) $(CLI) $(BIN)
 
@@ -218,6 +218,9 @@ bench: all $(BENCH_BIN)
 
 bench-analyzer: all $(BENCH_BIN)
 	$(Q)HC_TEST_BUILD=$(abspath $(BUILD)) sh bench/analyzer.sh
+
+bench-parts: all $(BENCH_BIN)
+	$(Q)HC_TEST_BUILD=$(abspath $(BUILD)) sh bench/parts.sh
 
 demo: all
 	$(Q)sh scripts/install-deps demo

@@ -76,8 +76,18 @@ static inline uint64_t hc_now(void)
  * has completed. */
 extern int hc_use_tsc HC_HIDDEN;
 
+#ifdef HC_MEASURE_COUNTER_STAMPS
+/* For bench/parts.sh only: stamps from a per-thread counter, to measure
+ * what the RDTSCP stamps cost. Not a valid tracer: threads' stamps are not
+ * comparable and lifetimes are not times. Never set in a real build. */
+extern __thread uint64_t hc_measure_stamp __attribute__((tls_model("initial-exec"))) HC_HIDDEN;
+#endif
+
 static inline uint64_t hc_stamp(void)
 {
+#ifdef HC_MEASURE_COUNTER_STAMPS
+	return hc_measure_stamp += 64;
+#endif
 	if (likely(hc_use_tsc)) {
 		uint32_t lo, hi, aux;
 		__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux)::"memory");

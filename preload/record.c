@@ -13,6 +13,10 @@
 
 #include "internal.h"
 
+#ifdef HC_MEASURE_COUNTER_STAMPS
+__thread uint64_t hc_measure_stamp __attribute__((tls_model("initial-exec")));
+#endif
+
 static _Atomic uint64_t lost_no_ring;
 
 uint64_t hc_record_lost_no_ring(void)

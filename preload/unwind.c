@@ -513,6 +513,16 @@ int hc_unwind(struct hc_ring *ring, const struct hc_frame *from, uint64_t *frame
 	/* unw_backtrace fills void *[]; uint64_t has the same size and
 	 * representation on the 64-bit targets we build for. */
 	_Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
+#ifdef HC_MEASURE_NO_STACK
+	/* For bench/parts.sh only: the caller's address alone, to measure what
+	 * the stack costs. Not a valid tracer. Never set in a real build. */
+	(void)ring;
+	(void)max;
+	frames[0] = from->ip;
+	*hash = hc_stack_hash(frames, 1);
+	*found = frames;
+	return 1;
+#endif
 	if (ring) {
 		uint32_t epoch = atomic_load_explicit(&hc_code_epoch, memory_order_relaxed);
 		if (unlikely(ring->rules_epoch != epoch)) {

@@ -1,0 +1,85 @@
+#!/bin/sh
+# `make bench-parts`: a malloc+free pair of bench/churn taken apart, in ns of
+# CPU time. Builds two measurement-only variants of the shim next to the
+# real one (stamps from a per-thread counter: HC_MEASURE_COUNTER_STAMPS;
+# stacks of the caller's address alone: HC_MEASURE_NO_STACK; and both),
+# then runs, interleaved, the bare program and each shim, at one thread (and
+# the bare program and the real shim at two). The program threads' time is
+# the process's CPU time (bench/timeit) less the collector's (from the
+# trace); the variants' collector figures mean nothing (their stamps are not
+# times) and are not printed. Medians; the wall ratio is the median of each
+# round's ratio to that round's bare run.
+# BENCH_ROUNDS (default 11) and BENCH_PAIRS (default 3000000) tune the run.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${HC_TEST_BUILD:-$top/build}
+rounds=${BENCH_ROUNDS:-11}
+pairs=${BENCH_PAIRS:-3000000}
+HC=$build/bin/heapcreep
+CHURN=$build/bench/churn
+work=$(mktemp -d "${TMPDIR:-/tmp}/hcbench-parts.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+flags=${CFLAGS:--O2 -g}
+for v in counter:-DHC_MEASURE_COUNTER_STAMPS nostack:-DHC_MEASURE_NO_STACK \
+	neither:"-DHC_MEASURE_COUNTER_STAMPS -DHC_MEASURE_NO_STACK"; do
+	name=${v%%:*}
+	make -s -C "$top" BUILD="$work/$name" CFLAGS="$flags ${v#*:}" \
+		"$work/$name/lib/libheapcreep.so" >/dev/null || exit 2
+done
+
+# one THREADS NAME LIB: runs once, appends "wall cpu collector" to $work/res.THREADS.NAME
+one() {
+	rm -f "$work"/t.hct*
+	if [ "$3" = - ]; then
+		"$build/bench/timeit" "$work/time" env "$CHURN" "$pairs" "$1" >/dev/null || exit 2
+		col=0
+	else
+		HEAPCREEP_OUTPUT="$work/t.hct" "$build/bench/timeit" "$work/time" \
+			env LD_PRELOAD="$3" "$CHURN" "$pairs" "$1" >/dev/null || exit 2
+		col=$("$HC" report -f json "$work/t.hct" | jq -r '.totals.collector_cpu_s // 0')
+	fi
+	read -r wall user sys rss <"$work/time"
+	echo "$wall $user $sys $col" | awk '{ print $1, $2 + $3, $4 }' >>"$work/res.$1.$2"
+}
+
+echo "heapcreep parts bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $rounds rounds, $pairs pairs a thread" >&2
+r=1
+while [ "$r" -le "$rounds" ]; do
+	one 1 bare -
+	one 1 shim "$build/lib/libheapcreep.so"
+	one 1 counter "$work/counter/lib/libheapcreep.so"
+	one 1 nostack "$work/nostack/lib/libheapcreep.so"
+	one 1 neither "$work/neither/lib/libheapcreep.so"
+	one 2 bare -
+	one 2 shim "$build/lib/libheapcreep.so"
+	printf '.' >&2
+	r=$((r + 1))
+done
+echo >&2
+
+mid() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# program THREADS NAME: the program threads' ns a pair
+program() { awk -v n="$((pairs * $1))" '{ print ($2 - $3) / n * 1e9 }' "$work/res.$1.$2" | mid; }
+collector() { awk -v n="$((pairs * $1))" '{ print $3 / n * 1e9 }' "$work/res.$1.$2" | mid; }
+ratio() { paste -d' ' "$work/res.$1.$2" "$work/res.$1.bare" | awk '{ print $1 / $4 }' | mid; }
+
+printf '%-9s %-16s %9s %10s %7s\n' threads shim "program" collector wall_x
+for t in 1 2; do
+	for name in bare shim counter nostack neither; do
+		[ -f "$work/res.$t.$name" ] || continue
+		col=-
+		[ "$name" = shim ] && col=$(collector "$t" shim)
+		case $name in
+		bare) label="none (bare)" ;; shim) label="heapcreep" ;; counter) label="counter stamps" ;;
+		nostack) label="no stack" ;; neither) label="neither" ;;
+		esac
+		printf '%-9s %-16s %9.0f %10s %7.2f\n' "$t" "$label" "$(program "$t" "$name")" \
+			"$([ "$col" = - ] && echo - || printf '%.0f' "$col")" "$(ratio "$t" "$name")"
+	done
+done
+shim=$(program 1 shim)
+awk -v s="$shim" -v b="$(program 1 bare)" -v c="$(program 1 counter)" -v u="$(program 1 nostack)" \
+	-v nb="$(program 1 neither)" 'BEGIN {
+	printf "one thread, ns a pair: the shim adds %.0f; the stamps %.0f, the stack %.0f, the rest %.0f\n",
+		s - b, s - c, s - u, nb - b }'
