@@ -9,11 +9,12 @@
 # trace); the variants' collector figures mean nothing (their stamps are not
 # times) and are not printed. Medians; the wall ratio is the median of each
 # round's ratio to that round's bare run.
-# BENCH_ROUNDS (default 11) and BENCH_PAIRS (default 3000000) tune the run.
+# BENCH_ROUNDS (default 21: at 11, parts of 10-20 ns drown in this kind of
+# machine's noise) and BENCH_PAIRS (default 3000000) tune the run.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${HC_TEST_BUILD:-$top/build}
-rounds=${BENCH_ROUNDS:-11}
+rounds=${BENCH_ROUNDS:-21}
 pairs=${BENCH_PAIRS:-3000000}
 HC=$build/bin/heapcreep
 CHURN=$build/bench/churn
