@@ -40,7 +40,7 @@ one() {
 			env LD_PRELOAD="$3" "$CHURN" "$pairs" "$1" >/dev/null || exit 2
 		col=$("$HC" report -f json "$work/t.hct" | jq -r '.totals.collector_cpu_s // 0')
 	fi
-	read -r wall user sys rss <"$work/time"
+	read -r wall user sys _ <"$work/time"
 	echo "$wall $user $sys $col" | awk '{ print $1, $2 + $3, $4 }' >>"$work/res.$1.$2"
 }
 

@@ -65,7 +65,7 @@ run() {
 	tool=$1 cmd=$2 out=$3
 	rm -rf t && mkdir t
 	case $tool in
-	baseline) pre=env ;; # started the way the shim's runs are
+	baseline) pre='env' ;; # started the way the shim's runs are
 	heapcreep) pre="env HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
 	heapcreep-512k) pre="env HEAPCREEP_SAMPLE=512K HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
 	heaptrack-r) pre="heaptrack -r -o $work/t/ht" ;;
@@ -124,7 +124,6 @@ echo "$workloads" | while IFS='|' read -r wname wcmd; do
 		f=res.$wname.$tool
 		[ -f "$f" ] || continue
 		wall=$(median 1 "$f")
-		cpu=$(median 2 "$f")
 		rss=$(median 3 "$f")
 		bytes=$(median 4 "$f")
 		ana=$(median 5 "$f")
