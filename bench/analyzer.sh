@@ -6,14 +6,12 @@
 # of BENCH_ROUNDS runs, default 3), its throughput, and its memory per live
 # block at the end. BENCH_SECONDS (default 200) and BENCH_RATE (default
 # 500000) size the trace: about 1.3 GB for the defaults.
-set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${HC_TEST_BUILD:-$top/build}
+bench=analyzer
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 secs=${BENCH_SECONDS:-200}
 rate=${BENCH_RATE:-500000}
 rounds=${BENCH_ROUNDS:-3}
-work=$(mktemp -d "${TMPDIR:-/tmp}/hcbench-analyzer.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 
 trace=$work/big.hct
 echo "heapcreep analyzer bench: $(date -u +%Y-%m-%d), $secs s at $rate blocks/s" >&2

@@ -11,15 +11,12 @@
 # round's ratio to that round's bare run.
 # BENCH_ROUNDS (default 21: at 11, parts of 10-20 ns drown in this kind of
 # machine's noise) and BENCH_PAIRS (default 3000000) tune the run.
-set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${HC_TEST_BUILD:-$top/build}
+bench=parts
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 rounds=${BENCH_ROUNDS:-21}
 pairs=${BENCH_PAIRS:-3000000}
-HC=$build/bin/heapcreep
 CHURN=$build/bench/churn
-work=$(mktemp -d "${TMPDIR:-/tmp}/hcbench-parts.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 
 flags=${CFLAGS:--O2 -g}
 for v in counter:-DHC_MEASURE_COUNTER_STAMPS nostack:-DHC_MEASURE_NO_STACK \
@@ -59,11 +56,9 @@ while [ "$r" -le "$rounds" ]; do
 done
 echo >&2
 
-mid() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # program THREADS NAME: the program threads' ns a pair
 program() { awk -v n="$((pairs * $1))" '{ print ($2 - $3) / n * 1e9 }' "$work/res.$1.$2" | mid; }
 collector() { awk -v n="$((pairs * $1))" '{ print $3 / n * 1e9 }' "$work/res.$1.$2" | mid; }
-ratio() { paste -d' ' "$work/res.$1.$2" "$work/res.$1.bare" | awk '{ print $1 / $4 }' | mid; }
 
 printf '%-9s %-16s %9s %10s %7s\n' threads shim "program" collector wall_x
 for t in 1 2; do
@@ -76,7 +71,8 @@ for t in 1 2; do
 		nostack) label="no stack" ;; neither) label="neither" ;;
 		esac
 		printf '%-9s %-16s %9.0f %10s %7.2f\n' "$t" "$label" "$(program "$t" "$name")" \
-			"$([ "$col" = - ] && echo - || printf '%.0f' "$col")" "$(ratio "$t" "$name")"
+			"$([ "$col" = - ] && echo - || printf '%.0f' "$col")" \
+			"$(ratio 1 "$work/res.$t.$name" "$work/res.$t.bare")"
 	done
 done
 shim=$(program 1 shim)

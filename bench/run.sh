@@ -13,17 +13,14 @@
 # come from bench/timeit (to the microsecond, not /usr/bin/time's hundredths:
 # a baseline churn run takes about 0.1 s). Ratios are the median over the
 # rounds of each round's ratio to that round's baseline run.
-set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${HC_TEST_BUILD:-$top/build}
+bench=tools
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 rounds=${BENCH_ROUNDS:-5}
 scale=${BENCH_SCALE:-1}
-HC=$build/bin/heapcreep
 LIB=$build/lib/libheapcreep.so
 CHURN=$build/bench/churn
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-work=$(mktemp -d "${TMPDIR:-/tmp}/hcbench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 2
 
 n() { awk -v s="$scale" -v n="$1" 'BEGIN { printf "%d", n * s }'; }
@@ -88,21 +85,6 @@ run() {
 		;;
 	esac
 	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') $rss $bytes $ana" >>"$out"
-}
-
-mid() { # the median of the numbers on stdin, one a line
-	sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-median() { # column file
-	awk -v c="$1" '$c != "-" { print $c }' "$2" | mid
-}
-
-# ratio column file base: the median over rounds of each round's ratio to
-# the baseline run of the same round (the runs of a round are close in
-# time: a machine whose speed drifts over minutes moves both).
-ratio() {
-	paste -d' ' "$2" "$3" | awk -v c="$1" '{ print $c / $(c + NF / 2) }' | mid
 }
 
 echo "heapcreep bench: $(date -u +%Y-%m-%d), $(nproc) CPUs, $rounds rounds, $pairs pairs per churn thread" >&2
