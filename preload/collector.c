@@ -169,9 +169,7 @@ static void write_header(void)
 		cmd_len--; /* arguments are separated, not terminated, by NUL */
 	uint8_t bid[64];
 	size_t bid_len = exe[0] ? hc_elf_build_id(exe, bid, sizeof(bid)) : 0;
-	struct timespec rt;
-	clock_gettime(CLOCK_REALTIME, &rt);
-	uint64_t real_now = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+	uint64_t real_now = hc_clock_ns(CLOCK_REALTIME);
 	uint64_t mono_now = hc_now();
 	uint64_t since_t0 = rel(hc_stamp());
 
@@ -581,16 +579,6 @@ static void write_threads(void)
 	}
 }
 
-/* A CPU-time clock in ns; 0 if it cannot be read (a system call: once a
- * snapshot, never on the hot path). */
-static uint64_t cpu_ns(clockid_t clock)
-{
-	struct timespec t;
-	if (clock_gettime(clock, &t))
-		return 0;
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static void snapshot(void)
 {
 	struct hc_heap *h = &C.heap;
@@ -619,9 +607,10 @@ static void snapshot(void)
 	/* What tracing costs the process, as far as the collector can tell:
 	 * its own CPU time (snapshots are written by the collector thread) and
 	 * the whole process's since the trace began (an exec does not reset a
-	 * process's clock). The time spent in the hooks is in the latter only. */
-	uint64_t proc = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
-	hc_rec_u(w, cpu_ns(CLOCK_THREAD_CPUTIME_ID));
+	 * process's clock). The time spent in the hooks is in the latter only.
+	 * CPU-time clocks are system calls: once a snapshot, never per event. */
+	uint64_t proc = hc_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	hc_rec_u(w, hc_clock_ns(CLOCK_THREAD_CPUTIME_ID));
 	hc_rec_u(w, proc > C.cpu0 ? proc - C.cpu0 : 0);
 	hc_rec_end(w);
 	struct sites_ctx sc = {0, h->ndirty};
@@ -815,7 +804,7 @@ void hc_collector_start(void)
 	}
 	C.heap.on_free = emit_free;
 	if (!C.fork_child) /* a fork child's clock began at the fork, as its trace */
-		C.cpu0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+		C.cpu0 = hc_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	hc_clock_calibrate();
 	C.heap.ns_per_stamp = hc_ns_per_stamp();
 	write_header();

@@ -53,12 +53,19 @@ size_t hc_fmt(char *buf, size_t cap, const char *fmt, ...) HC_HIDDEN
 /* --- time --------------------------------------------------------------- */
 
 #include <time.h>
+/* A clock in ns; 0 if it cannot be read. */
+static inline uint64_t hc_clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+	if (clock_gettime(clock, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* CLOCK_MONOTONIC in ns: a vDSO call, no syscall. The collector's clock. */
 static inline uint64_t hc_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return hc_clock_ns(CLOCK_MONOTONIC);
 }
 
 /* Event stamps: the TSC when the kernel itself keeps time with it (so it is
