@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h"
 #include "stats.h"
 
 #define WARMUP_FRACTION 0.2  /* the first fifth of the windows is warm-up */
@@ -47,7 +48,7 @@ struct series {
 	double *scratch;
 };
 
-/* Theil-Sen slope of a sub-range, for the slowdown check. */
+/* Theil-Sen slope of a sub-range, for the slowdown checks. */
 static double slope_of(const struct series *s, size_t from, size_t n)
 {
 	double slope = 0, lo, hi;
@@ -56,53 +57,148 @@ static double slope_of(const struct series *s, size_t from, size_t n)
 	return slope;
 }
 
-/* R1 on one node: sets x->p (Bonferroni over the segments; 1 when no
- * segment meets the slope conditions), slope, interval and since. */
-static void rule1(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
-		  struct hc_node *x, struct series *s)
+/* Growth that is not slowing toward a plateau: the late half of the segment
+ * [from, from + n) grows at least SLOWDOWN times as fast as its early half,
+ * and the last quarter of the whole series (at least 6 windows) still grows
+ * at SLOWDOWN times the segment's slope. A cache that filled late in the
+ * run fails the second; a saturating curve the first. */
+static int steady(const struct series *s, size_t from, size_t n, double slope)
+{
+	double early = slope_of(s, from, n / 2), late = slope_of(s, from + n / 2, n - n / 2);
+	if (early > 0 && late < SLOWDOWN * early)
+		return 0;
+	size_t q = s->n / 4 < 6 ? 6 : s->n / 4;
+	if (q > s->n)
+		q = s->n;
+	return !(slope > 0) || slope_of(s, s->n - q, q) >= SLOWDOWN * slope;
+}
+
+/* The first window after warm-up whose start is at or past t. */
+static size_t window_from(const struct hc_model *m, size_t w0, double t)
+{
+	size_t w = w0;
+	while (w < m->nwin && m->win[w].t0 < t - 1e-9)
+		w++;
+	return w;
+}
+
+/* Onset: the change point of the node's live floor, from a hinge fit
+ * y = a + b * max(0, t - tau) by least squares over every window, tau
+ * tried at each window's start. A leak present from the start gives tau 0.
+ * -1 when the best fit does not grow. */
+static double onset(const struct hc_model *m, const struct hc_node *x)
+{
+	size_t n = m->nwin;
+	double best = INFINITY, tau_best = -1;
+	for (size_t k = 0; k + 3 <= n; k++) {
+		double tau = m->win[k].t0;
+		double su = 0, sy = 0, suu = 0, suy = 0, syy = 0;
+		for (size_t w = 0; w < n; w++) {
+			double u = fmax(0, m->win[w].t - tau), y = x->live_min[w];
+			su += u;
+			sy += y;
+			suu += u * u;
+			suy += u * y;
+			syy += y * y;
+		}
+		double dn = (double)n, det = dn * suu - su * su;
+		if (det <= 0)
+			continue;
+		double b = (dn * suy - su * sy) / det, a = (sy - b * su) / dn;
+		double sse = syy - a * sy - b * suy;
+		if (b > 0 && sse < best * (1 - 1e-12)) {
+			best = sse;
+			tau_best = tau;
+		}
+	}
+	return tau_best;
+}
+
+/* A trend over the segments of a series: the last 100%, 2/3, 1/2, 1/3, and
+ * the windows from `from_w` (the onset, or onset plus the horizon), each of
+ * at least 6 windows. A segment counts when its slope's lower bound ×
+ * horizon reaches the budget and growth is steady; the p-value is the
+ * smallest over counting segments × 5 (Bonferroni), 1 when none counts. */
+struct segtrend {
+	double p, slope, slope_lo, slope_hi;
+	size_t longest; /* windows in the longest segment tested */
+};
+
+static void seg_trend(const struct hc_detect_opts *o, const struct series *s, size_t onset_n,
+		      struct segtrend *r)
+{
+	static const double parts[4] = {1.0, 2.0 / 3, 0.5, 1.0 / 3};
+	r->p = 1;
+	r->slope = r->slope_lo = r->slope_hi = 0;
+	r->longest = 0;
+	int best = 0;
+	for (int k = 0; k < 5; k++) {
+		size_t n = k < 4 ? (size_t)ceil(parts[k] * (double)s->n) : onset_n;
+		if (n < 6 || n > s->n || (k == 4 && (n == s->n || !onset_n)))
+			continue;
+		size_t from = s->n - n;
+		struct hc_trend t;
+		if (hc_trend_test(s->x + from, s->y + from, n, s->scratch, &t))
+			continue;
+		if (n > r->longest)
+			r->longest = n;
+		if (!best && (k == 0 || t.slope > r->slope)) {
+			r->slope = t.slope; /* for display when nothing counts */
+			r->slope_lo = t.slope_lo;
+			r->slope_hi = t.slope_hi;
+		}
+		if (t.slope_lo * o->horizon_s < o->budget || !steady(s, from, n, t.slope))
+			continue;
+		if (t.p_up * 5 < r->p) {
+			r->p = t.p_up * 5;
+			r->slope = t.slope;
+			r->slope_lo = t.slope_lo;
+			r->slope_hi = t.slope_hi;
+			best = 1;
+		}
+	}
+	if (r->p > 1)
+		r->p = 1;
+}
+
+/* R1 on one node: the floor of aged live bytes after warm-up; the extra
+ * segment starts where aged bytes of a leak starting at the onset show
+ * (onset + horizon). Sets x->p, slope and interval; returns the windows
+ * the aged floor has since then. */
+static size_t rule1(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
+		    struct hc_node *x, struct series *s)
 {
 	s->n = 0;
 	for (size_t w = w0; w < m->nwin; w++) {
 		s->x[s->n] = m->win[w].t;
 		s->y[s->n++] = x->aged_min[w];
 	}
-	static const double parts[4] = {1.0, 2.0 / 3, 0.5, 1.0 / 3};
-	x->p = 1;
-	x->slope = x->slope_lo = x->slope_hi = 0;
-	x->since_s = -1;
-	int best = 0;
-	for (int k = 0; k < 4; k++) {
-		size_t n = (size_t)ceil(parts[k] * (double)s->n);
-		if (n < 6)
-			break;
-		size_t from = s->n - n;
-		struct hc_trend t;
-		if (hc_trend_test(s->x + from, s->y + from, n, s->scratch, &t))
-			continue;
-		if (k == 0 || (!best && t.slope > x->slope)) {
-			x->slope = t.slope; /* for display when nothing fires */
-			x->slope_lo = t.slope_lo;
-			x->slope_hi = t.slope_hi;
-		}
-		double early = slope_of(s, from, n / 2), late = slope_of(s, from + n / 2, n - n / 2);
-		int steady = !(early > 0) || late >= SLOWDOWN * early;
-		if (t.slope_lo * o->horizon_s < o->budget || !steady)
-			continue;
-		/* Since when: the longest segment that grows (segments are tried
-		 * longest first), less the horizon: a block shows as aged A
-		 * seconds after it was allocated. */
-		if (x->since_s < 0 && t.p_up < 0.01)
-			x->since_s = fmax(0, s->x[from] - x->horizon_s);
-		if (t.p_up * 4 < x->p) {
-			x->p = t.p_up * 4;
-			x->slope = t.slope;
-			x->slope_lo = t.slope_lo;
-			x->slope_hi = t.slope_hi;
-			best = 1;
-		}
+	size_t since = x->onset_s >= 0 ? m->nwin - window_from(m, w0, x->onset_s + x->horizon_s) : 0;
+	struct segtrend r;
+	seg_trend(o, s, since, &r);
+	x->p = r.p;
+	x->slope = r.slope;
+	x->slope_lo = r.slope_lo;
+	x->slope_hi = r.slope_hi;
+	return since ? since : s->n;
+}
+
+/* The live floor's trend, the same way (segments from the onset itself):
+ * what a user sees growing, whether or not the rules can judge it. */
+static void live_trend(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
+		       struct hc_node *x, struct series *s)
+{
+	s->n = 0;
+	for (size_t w = w0; w < m->nwin; w++) {
+		s->x[s->n] = m->win[w].t;
+		s->y[s->n++] = x->live_min[w];
 	}
-	if (x->p > 1)
-		x->p = 1;
+	size_t since = x->onset_s >= 0 ? m->nwin - window_from(m, w0, x->onset_s) : 0;
+	struct segtrend r;
+	seg_trend(o, s, since, &r);
+	x->live_p = r.p;
+	x->live_slope = r.slope;
+	x->live_slope_lo = r.slope_lo;
 }
 
 /* R2 on one node. Returns 1 when it fires; -1 when it cannot be judged. */
@@ -111,7 +207,12 @@ static int rule2(const struct hc_model *m, const struct hc_detect_opts *o, size_
 {
 	double rate[HC_MAX_WINDOWS];
 	size_t n = 0;
-	for (size_t w = w0; w < m->nwin; w++) {
+	/* cohorts from the onset when it is after warm-up: before it, the
+	 * site retained nothing and would halve the rate */
+	size_t from = x->onset_s >= 0 ? window_from(m, w0, x->onset_s) : w0;
+	if (from + MIN_COHORTS > m->nwin)
+		from = w0;
+	for (size_t w = from; w < m->nwin; w++) {
 		if (m->win[w].t1 > m->end_s - x->horizon_s)
 			break;
 		double len = m->win[w].t1 - m->win[w].t0;
@@ -134,6 +235,61 @@ static int rule2(const struct hc_model *m, const struct hc_detect_opts *o, size_
 	x->r2_rate = mean;
 	x->r2_rate_lo = mean - 2 * sqrt(var / (double)n);
 	return x->r2_rate_lo * o->horizon_s >= o->budget && late >= SLOWDOWN * early;
+}
+
+/* Theil-Sen slope of a node's floor (aged or live) over windows [w, nwin). */
+static double floor_slope(const struct hc_model *m, const double *floor, size_t w,
+			  double *scratch)
+{
+	double x[HC_MAX_WINDOWS], slope = 0, lo, hi;
+	if (m->nwin < w + 2)
+		return 0;
+	for (size_t k = w; k < m->nwin; k++)
+		x[k - w] = m->win[k].t;
+	hc_theil_sen(x, floor + w, m->nwin - w, scratch, &slope, &lo, &hi);
+	return slope;
+}
+
+/* Displacement: a stack whose blocks replace those of a sibling stack under
+ * a shared caller (a cache filled from one place and refilled from
+ * another) grows while the shared retained set does not. The growth counts
+ * only when every ancestor's floor grows at least SLOWDOWN times as fast
+ * over the same windows; otherwise the ancestor that holds it flat is
+ * returned. */
+static uint32_t displaced(const struct hc_model *m, const struct hc_node *x, size_t w0,
+			  int live, double *scratch)
+{
+	size_t w = x->onset_s >= 0 ? window_from(m, w0, x->onset_s) : w0;
+	if (w + 6 > m->nwin)
+		w = w0;
+	double own = floor_slope(m, live ? x->live_min : x->aged_min, w, scratch);
+	if (!(own > 0))
+		return 0;
+	for (uint32_t up = x->parent; up; up = m->nodes[up].parent) {
+		const struct hc_node *a = &m->nodes[up];
+		if (floor_slope(m, live ? a->live_min : a->aged_min, w, scratch) < SLOWDOWN * own)
+			return up;
+	}
+	return 0;
+}
+
+/* Benjamini-Hochberg over the nodes' p-values (get), setting flags (set). */
+static void bh(struct hc_node **order, size_t n, double fdr, int which)
+{
+	size_t pass = 0;
+	for (size_t k = 0; k < n; k++) {
+		double p = which ? order[k]->live_p : order[k]->p;
+		if (p < 1 && p <= fdr * (double)(k + 1) / (double)n)
+			pass = k + 1;
+	}
+	for (size_t k = 0; k < n; k++)
+		*(which ? &order[k]->live_grows : &order[k]->r1) = k < pass;
+}
+
+static int by_live_p(const void *a, const void *b)
+{
+	const struct hc_node *x = *(struct hc_node *const *)a, *y = *(struct hc_node *const *)b;
+	return (x->live_p > y->live_p) - (x->live_p < y->live_p);
 }
 
 static int by_p(const void *a, const void *b)
@@ -233,56 +389,137 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 		return 0;
 	}
 
-	/* R1 everywhere, then Benjamini-Hochberg over the nodes. */
+	/* Per node: the onset, R1 and the live floor's trend; then
+	 * Benjamini-Hochberg over the nodes for each. */
 	struct series s = {.scratch = scratch};
 	size_t n = 0;
+	size_t *aged_n = calloc(m->nnodes, sizeof(size_t));
+	double *unsound_live = calloc(m->nnodes, sizeof(double));
+	if (!aged_n || !unsound_live) {
+		free(aged_n);
+		free(unsound_live);
+		free(scratch);
+		free(order);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->nsites; i++) {
+		const struct hc_site *st = &m->sites[i];
+		for (uint32_t k = 0; st->tracked && st->hidx < 0 && k < st->nchain; k++)
+			unsound_live[st->chain[k]] += st->peak_before_end;
+	}
 	for (size_t i = 1; i < m->nnodes; i++) {
 		struct hc_node *x = &m->nodes[i];
-		rule1(m, o, w0, x, &s);
+		x->onset_s = onset(m, x);
+		aged_n[i] = rule1(m, o, w0, x, &s);
+		live_trend(m, o, w0, x, &s);
 		order[n++] = x;
 	}
 	qsort(order, n, sizeof(*order), by_p);
-	size_t pass = 0;
-	for (size_t k = 0; k < n; k++)
-		if (order[k]->p < 1 && order[k]->p <= o->fdr * (double)(k + 1) / (double)n)
-			pass = k + 1;
-	for (size_t k = 0; k < n; k++)
-		order[k]->r1 = k < pass;
+	bh(order, n, o->fdr, 0);
+	qsort(order, n, sizeof(*order), by_live_p);
+	bh(order, n, o->fdr, 1);
 
-	char a[32], b[32];
+	char a[32], b[32], c[32], h[32], l[32];
+	double a0 = m->ladder[0];
 	for (size_t i = 1; i < m->nnodes; i++) {
 		struct hc_node *x = &m->nodes[i];
 		int r2 = rule2(m, o, w0, x);
 		x->r2 = r2 == 1;
+		x->since_s = x->onset_s;
 		fmt_rate(a, sizeof(a), x->slope);
 		fmt_rate(b, sizeof(b), x->r2_rate_lo);
+		fmt_rate(c, sizeof(c), x->live_slope);
+		hc_fmt_duration(h, sizeof(h), x->horizon_s);
+		/* Why the rules could not judge, and what would settle it. */
+		char cannot[200] = "";
+		if (a0 > 0.5 * m->end_s)
+			snprintf(cannot, sizeof(cannot),
+				 "the run (%.1f s) is shorter than twice the shortest age the "
+				 "trace shows exactly (%.2f s: twice the promotion age %.2f s plus "
+				 "the interval); trace with --promote %.2gs or less, or run at "
+				 "least %.0f s", m->end_s, a0, m->promotion_s,
+				 fmax(0.001, (0.5 * m->end_s - m->interval_s) / 2), ceil(2 * a0));
+		else if (unsound_live[i] >= 0.25 * x->peak)
+			snprintf(cannot, sizeof(cannot),
+				 "%u of its sites free their blocks at ages up to %s, so no age "
+				 "horizon within half the run is sound; run at least %.0f s",
+				 x->unsound, hc_fmt_duration(l, sizeof(l), x->unsound_life),
+				 ceil(fmax(2 * x->unsound_life * 1.5, m->end_s * 1.5)));
+		else if (r2 < 0)
+			snprintf(cannot, sizeof(cannot),
+				 "too few cohorts older than its age horizon (%s) for R2; run at "
+				 "least %.0f s longer", h, ceil(x->horizon_s + MIN_COHORTS * m->interval_s));
+		else if (aged_n[i] < 6)
+			snprintf(cannot, sizeof(cannot),
+				 "its aged floor has %zu windows since the onset plus the horizon "
+				 "(%s), 6 are needed; run at least %.0f s longer", aged_n[i], h,
+				 ceil((double)(6 - aged_n[i]) * m->end_s / (double)m->nwin));
 		if (x->r1 && x->r2) {
 			x->verdict = HC_VERDICT_LEAK;
 			snprintf(x->why, sizeof(x->why),
 				 "the floor of its aged live bytes rises %s (p %.1e) and late "
-				 "cohorts stay retained (at least %s)", a, x->p, b);
+				 "cohorts stay retained (at least %s); age horizon %s", a, x->p, b, h);
+		} else if (x->r2 && x->live_grows && aged_n[i] < 6) {
+			/* the aged floor is too short since the onset to test, but
+			 * what it would test is there: retained cohorts and a
+			 * live floor that rises steadily since the onset */
+			x->verdict = HC_VERDICT_LEAK;
+			x->slope = x->live_slope;
+			x->slope_lo = x->live_slope_lo;
+			x->p = x->live_p;
+			snprintf(x->why, sizeof(x->why),
+				 "late cohorts stay retained (at least %s) and the floor of its "
+				 "live bytes rises %s since the onset (p %.1e); its aged floor "
+				 "(horizon %s) has only %zu windows since then", b, c, x->live_p, h,
+				 aged_n[i]);
 		} else if (x->r1) {
 			x->verdict = HC_VERDICT_INCONCLUSIVE;
 			if (r2 < 0)
 				snprintf(x->why, sizeof(x->why),
 					 "R1 fired (aged floor rises %s, p %.1e) but R2 could not be "
 					 "judged: too few cohorts older than the site's age horizon "
-					 "(%.1f s)", a, x->p, x->horizon_s);
+					 "(%s); run at least %.0f s longer", a, x->p, h,
+					 ceil(x->horizon_s + MIN_COHORTS * m->interval_s));
 			else
 				snprintf(x->why, sizeof(x->why),
 					 "R1 fired (aged floor rises %s, p %.1e) but R2 did not: late "
 					 "cohorts are not retained enough (%s at the lower bound)",
 					 a, x->p, b);
-		} else if (x->r2 && x->p < 1) {
+		} else if (x->r2 && (x->p < 1 || x->live_grows)) {
 			x->verdict = HC_VERDICT_INCONCLUSIVE;
 			snprintf(x->why, sizeof(x->why),
 				 "R2 fired (late cohorts retained, %s at the lower bound) but R1 "
-				 "did not: the floor of aged live bytes is not rising significantly "
-				 "(p %.1e after correction for %zu nodes)", b, x->p, n);
-		} else {
+				 "did not: the floor of aged live bytes (horizon %s) is not rising "
+				 "significantly (p %.1e after correction for %zu nodes)%s%s", b, h,
+				 x->p, n, cannot[0] ? "; " : "", cannot);
+		} else if (x->live_grows && cannot[0]) {
+			/* Never silent: growth the rules could not look at. */
+			x->verdict = HC_VERDICT_INCONCLUSIVE;
+			x->slope = x->live_slope;
+			x->slope_lo = x->live_slope_lo;
+			x->p = x->live_p;
+			snprintf(x->why, sizeof(x->why),
+				 "its live bytes rise %s (p %.1e) but the rules cannot judge: %s",
+				 c, x->live_p, cannot);
+		}
+		int by_live = x->verdict != HC_VERDICT_NONE && !x->r1;
+		uint32_t up = x->verdict != HC_VERDICT_NONE ? displaced(m, x, w0, by_live, scratch) : 0;
+		if (up) {
 			x->verdict = HC_VERDICT_NONE;
+			snprintf(x->why, sizeof(x->why),
+				 "its %s floor rises %s, but the stacks it shares its %u innermost "
+				 "frames with do not grow together: its blocks take the place of "
+				 "theirs (a cache filled from one place and refilled from another)",
+				 by_live ? "live" : "aged", by_live ? c : a, m->nodes[up].depth);
+		} else if (x->verdict == HC_VERDICT_NONE) {
+			if (x->live_grows)
+				snprintf(x->why, sizeof(x->why),
+					 "its live bytes rise %s but its blocks older than %s do not "
+					 "accumulate: turnover, not retention", c, h);
 		}
 	}
+	free(aged_n);
+	free(unsound_live);
 
 	/* Attribute each finding to the deepest node that fires: deepest
 	 * first, LEAK before INCONCLUSIVE; a node whose descendant is already
@@ -311,6 +548,29 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 	for (size_t k = 0; k < d->nfindings; k++)
 		if (m->nodes[d->findings[k]].verdict > d->verdict)
 			d->verdict = m->nodes[d->findings[k]].verdict;
+
+	/* Never a silent PASS: the heap's own trough rising by the budget over
+	 * the horizon, steadily, with no site reported for it. */
+	if (d->verdict == HC_VERDICT_NONE) {
+		s.n = 0;
+		for (size_t w = w0; w < m->nwin; w++) {
+			s.x[s.n] = m->win[w].t;
+			s.y[s.n++] = m->win[w].heap_min;
+		}
+		struct segtrend r;
+		seg_trend(o, &s, 0, &r);
+		if (r.p < o->fdr) {
+			char rate[32], grew[32];
+			fmt_rate(rate, sizeof(rate), r.slope);
+			d->verdict = HC_VERDICT_INCONCLUSIVE;
+			snprintf(d->reason, sizeof(d->reason),
+				 "the heap's trough rises %s (%s over the judged span, p %.1e) and "
+				 "no allocation site explains it: many small sites, or sites the "
+				 "rules cannot judge yet; run longer", rate,
+				 hc_fmt_bytes(grew, sizeof(grew),
+					      r.slope * (m->end_s - d->warmup_s)), r.p);
+		}
+	}
 
 	/* Others: whole-stack nodes, largest first, for the report's context. */
 	for (size_t i = 1; i < m->nnodes; i++) {

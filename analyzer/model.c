@@ -40,8 +40,9 @@ struct block {
 	uint64_t id; /* 0: empty */
 	uint32_t site;
 	uint16_t cohort;
-	uint8_t aged;
+	uint8_t aged; /* rungs of the horizon ladder passed at a snapshot */
 	double size;
+	double ts;    /* allocated, seconds */
 };
 
 /* Block ids come in order, and most blocks die young: the live ones sit in
@@ -220,9 +221,10 @@ static void bm_release(struct block_map *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Blocks waiting to become "aged", by the snapshot at which they do: the
- * first whose time is at or past the block's alloc time plus its site's
- * horizon (appends, not a heap of millions). */
+/* Blocks waiting to pass the next rung of the horizon ladder, by the
+ * snapshot at which they do: the first whose time is at or past the block's
+ * alloc time plus that rung (appends, not a heap of millions; a block waits
+ * in one bucket at a time). */
 struct aging_bucket {
 	uint64_t *ids;
 	size_t len, cap;
@@ -522,24 +524,18 @@ static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 	return 0;
 }
 
-/* Age horizon A: about twice the 99.9th percentile lifetime of the site's
- * freed blocks (upper bound of its log2 bucket), no less than a floor that
- * keeps A above the promotion age plus a snapshot interval, so that aged
- * blocks are always in the trace. */
-static double horizon(const struct hc_model *m, const struct hc_site *s)
+/* The ladder of age horizons: from the shortest age at which every block is
+ * surely in the trace (twice the promotion age plus an interval: a block is
+ * promoted at the first snapshot past the promotion age) up to half the
+ * run, by sqrt(2) or more a rung. A site's horizon is chosen on it after
+ * pass 3, from the blocks' exact lifetimes (choose_horizons). */
+static void build_ladder(struct hc_model *m)
 {
-	double floor_s = fmax(5.0, 2 * m->promotion_s + m->interval_s);
-	uint64_t total = 0, acc = 0;
-	for (int b = 0; b < 64; b++)
-		total += s->hist[b];
-	if (!total)
-		return floor_s;
-	for (int b = 0; b < 64; b++) {
-		acc += s->hist[b];
-		if ((double)acc >= 0.999 * (double)total)
-			return fmax(floor_s, 2 * ldexp(1.0, b + 1) / 1e9);
-	}
-	return floor_s;
+	double a0 = 2 * m->promotion_s + m->interval_s;
+	double top = fmax(a0, 0.5 * m->end_s);
+	double r = fmax(sqrt(2.0), pow(top / a0, 1.0 / (HC_NHORIZON - 1)));
+	for (int j = 0; j < HC_NHORIZON; j++)
+		m->ladder[j] = a0 * pow(r, j);
 }
 
 static int by_peak(const void *a, const void *b)
@@ -557,7 +553,8 @@ static int build_nodes(struct hc_model *m)
 		return -ENOMEM;
 	for (size_t i = 0; i < m->nsites; i++) {
 		struct hc_site *s = &m->sites[i];
-		s->horizon_s = horizon(m, s);
+		s->hidx = -1;
+		s->horizon_s = m->ladder[HC_NHORIZON - 1];
 		if (s->peak_before_end >= HC_TRACK_MIN_BYTES)
 			cand[ncand++] = &s->peak_before_end;
 	}
@@ -630,8 +627,6 @@ static int build_nodes(struct hc_model *m)
 			}
 			struct hc_node *x = &m->nodes[index[j]];
 			x->nsites++;
-			if (s->horizon_s > x->horizon_s)
-				x->horizon_s = s->horizon_s;
 			x->live_final += s->live_final;
 			x->live_end += s->live_at_end;
 			x->bytes_allocated += (double)s->bytes_allocated;
@@ -700,7 +695,7 @@ struct pass3 {
 	 * chains (done before a snapshot's values are read), and each site's
 	 * retained bytes per cohort (added to its chain at the end): a block
 	 * costs a site update, not one per frame of its stack. */
-	double *pend_live, *pend_aged;
+	double *pend_live, *pend_aged; /* pend_aged: HC_NHORIZON a site */
 	uint8_t *pend_mark;
 	uint32_t *pend_list;
 	size_t npend;
@@ -722,32 +717,54 @@ static size_t window_of(const struct hc_model *m, double t)
 	return lo < m->nwin ? lo : m->nwin - 1;
 }
 
-static void add_chain(struct hc_model *m, const struct hc_site *s, double dlive, double daged)
+static void add_chain(struct hc_model *m, const struct hc_site *s, double dlive)
 {
 	for (uint32_t i = 0; i < s->nchain; i++) {
 		struct hc_node *x = &m->nodes[s->chain[i]];
 		x->live += dlive;
-		x->aged += daged;
 		x->dirty = 1;
 	}
 }
 
-static void pend(struct pass3 *p, uint32_t site, double dlive, double daged)
+static void mark(struct pass3 *p, uint32_t site)
 {
-	p->pend_live[site] += dlive;
-	p->pend_aged[site] += daged;
 	if (!p->pend_mark[site]) {
 		p->pend_mark[site] = 1;
 		p->pend_list[p->npend++] = site;
 	}
 }
 
-static void flush_pending(struct hc_model *m, struct pass3 *p)
+static void pend(struct pass3 *p, uint32_t site, double dlive)
+{
+	p->pend_live[site] += dlive;
+	mark(p, site);
+}
+
+/* Aged bytes of a site change at rungs [0, to) by d. */
+static void pend_aged(struct pass3 *p, uint32_t site, int to, double d)
+{
+	for (int j = 0; j < to; j++)
+		p->pend_aged[(size_t)site * HC_NHORIZON + j] += d;
+	mark(p, site);
+}
+
+/* Adds the pending changes along the sites' chains; with fold, the sites'
+ * aged bytes also lower the current window's minima. */
+static void flush_pending(struct hc_model *m, struct pass3 *p, int fold)
 {
 	for (size_t i = 0; i < p->npend; i++) {
 		uint32_t site = p->pend_list[i];
-		add_chain(m, &m->sites[site], p->pend_live[site], p->pend_aged[site]);
-		p->pend_live[site] = p->pend_aged[site] = 0;
+		struct hc_site *s = &m->sites[site];
+		double *pa = &p->pend_aged[(size_t)site * HC_NHORIZON];
+		add_chain(m, s, p->pend_live[site]);
+		for (int j = 0; j < HC_NHORIZON; j++) {
+			s->aged[j] += pa[j];
+			pa[j] = 0;
+			float *mn = s->aged_min ? &s->aged_min[p->w * HC_NHORIZON + j] : NULL;
+			if (fold && mn && s->aged[j] < *mn)
+				*mn = (float)s->aged[j];
+		}
+		p->pend_live[site] = 0;
 		p->pend_mark[site] = 0;
 	}
 	p->npend = 0;
@@ -770,7 +787,7 @@ static size_t snapshot_at(const struct hc_model *m, size_t from, size_t ns, doub
 /* The values of snapshot k are final: fold them into its window. */
 static void close_snapshot(struct hc_model *m, struct pass3 *p)
 {
-	flush_pending(m, p);
+	flush_pending(m, p, 1);
 	for (size_t i = 1; i < m->nnodes; i++) {
 		struct hc_node *x = &m->nodes[i];
 		if (!x->dirty)
@@ -778,7 +795,6 @@ static void close_snapshot(struct hc_model *m, struct pass3 *p)
 		x->dirty = 0;
 		x->live_min[p->w] = fmin(x->live_min[p->w], x->live);
 		x->live_max[p->w] = fmax(x->live_max[p->w], x->live);
-		x->aged_min[p->w] = fmin(x->aged_min[p->w], x->aged);
 		if (x->live > x->peak)
 			x->peak = x->live;
 	}
@@ -786,12 +802,32 @@ static void close_snapshot(struct hc_model *m, struct pass3 *p)
 
 static void open_window(struct hc_model *m, struct pass3 *p, size_t w)
 {
-	flush_pending(m, p);
+	flush_pending(m, p, 0);
 	for (size_t i = 1; i < m->nnodes; i++) {
 		struct hc_node *x = &m->nodes[i];
 		x->live_min[w] = x->live_max[w] = x->live;
-		x->aged_min[w] = x->aged;
 	}
+	for (size_t i = 0; i < m->nsites; i++) {
+		struct hc_site *s = &m->sites[i];
+		for (int j = 0; s->aged_min && j < HC_NHORIZON; j++)
+			s->aged_min[w * HC_NHORIZON + j] = (float)s->aged[j];
+	}
+}
+
+/* Queues block b to pass rung j (the bucket of the first snapshot at or
+ * past its time), unless that is past the end. */
+static int schedule(struct hc_model *m, struct pass3 *p, const struct block *b, int j)
+{
+	if (j >= HC_NHORIZON)
+		return 0;
+	size_t k = snapshot_at(m, p->k, p->ns, b->ts + m->ladder[j]);
+	if (k >= p->ns)
+		return 0;
+	struct aging_bucket *ab = &p->aging[k];
+	if (grow((void **)&ab->ids, &ab->cap, sizeof(*ab->ids), ab->len + 1))
+		return -ENOMEM;
+	ab->ids[ab->len++] = b->id;
+	return 0;
 }
 
 /* The FREE records of a chunk name blocks all over the block map: reading
@@ -852,18 +888,31 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		p->k++;
 		if (p->k > p->ns)
 			return 0;
-		/* Blocks that turn older than their site's horizon by now. */
-		struct aging_bucket *ab = &p->aging[p->k - 1];
-		for (size_t i = 0; i < ab->len; i++) {
-			struct block *b = bm_find(&p->blocks, ab->ids[i]);
-			if (b && !b->aged) {
-				b->aged = 1;
-				pend(p, b->site, 0, b->size);
+		/* Blocks that pass rungs of the ladder by now. The bucket is
+		 * taken out first: scheduling the next rung may append to
+		 * a later bucket (never this one: a rung lies ahead). */
+		struct aging_bucket ab = p->aging[p->k - 1];
+		p->aging[p->k - 1] = (struct aging_bucket){0};
+		int rc = 0;
+		for (size_t i = 0; i < ab.len && !rc; i++) {
+			struct block *b = bm_find(&p->blocks, ab.ids[i]);
+			if (!b || b->aged >= HC_NHORIZON)
+				continue;
+			struct hc_site *st = &m->sites[b->site];
+			int from = b->aged;
+			while (b->aged < HC_NHORIZON && b->ts + m->ladder[b->aged] <= p->t + 1e-9) {
+				st->reached[b->aged] += b->size;
+				b->aged++;
 			}
+			if (b->aged > from) {
+				for (int j = from; j < b->aged; j++)
+					p->pend_aged[(size_t)b->site * HC_NHORIZON + j] += b->size;
+				mark(p, b->site);
+			}
+			rc = schedule(m, p, b, b->aged);
 		}
-		free(ab->ids);
-		*ab = (struct aging_bucket){0};
-		return 0;
+		free(ab.ids);
+		return rc;
 	}
 	case HC_REC_SITES: {
 		if (p->k == 0 || p->k > p->ns)
@@ -879,7 +928,7 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 			if (e.stack >= m->nsites || !m->sites[e.stack].tracked)
 				continue;
 			struct hc_site *s = &m->sites[e.stack];
-			pend(p, (uint32_t)e.stack, (double)e.live_bytes - s->live_now, 0);
+			pend(p, (uint32_t)e.stack, (double)e.live_bytes - s->live_now);
 			s->live_now = (double)e.live_bytes;
 			for (uint32_t d = 0; d < s->nchain; d++)
 				m->nodes[s->chain[d]].alloc[p->w] += (double)e.bytes_allocated;
@@ -897,18 +946,15 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 			return -EBADMSG; /* a block of a stack never defined */
 		if (!m->sites[b.stack].tracked || ts > m->end_s || !m->nwin)
 			return 0;
-		const struct hc_site *s = &m->sites[b.stack];
+		struct hc_site *s = &m->sites[b.stack];
 		struct block nb = {p->last_block, (uint32_t)b.stack, (uint16_t)window_of(m, ts), 0,
-				   weigh(m, (double)b.size)};
-		if (bm_put(&p->blocks, &nb))
+				   weigh(m, (double)b.size), ts};
+		if (bm_put(&p->blocks, &nb) || schedule(m, p, &nb, 0))
 			return -ENOMEM;
-		size_t k = snapshot_at(m, p->k, p->ns, ts + s->horizon_s);
-		if (k < p->ns) {
-			struct aging_bucket *ab = &p->aging[k];
-			if (grow((void **)&ab->ids, &ab->cap, sizeof(*ab->ids), ab->len + 1))
-				return -ENOMEM;
-			ab->ids[ab->len++] = nb.id;
-		}
+		/* zero before: no block of the site was aged; open_window
+		 * sets each later window's start */
+		if (!s->aged_min && !(s->aged_min = calloc(m->nwin * HC_NHORIZON, sizeof(float))))
+			return -ENOMEM;
 		if (!p->retained[b.stack] && !(p->retained[b.stack] = calloc(m->nwin, sizeof(double))))
 			return -ENOMEM;
 		p->retained[b.stack][nb.cohort] += nb.size;
@@ -922,15 +968,74 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		struct block *b = bm_find(&p->blocks, f.id);
 		if (!b)
 			return 0;
-		if ((double)f.ts / 1e9 <= m->end_s) {
+		double ft = (double)f.ts / 1e9;
+		if (ft <= m->end_s) {
+			struct hc_site *s = &m->sites[b->site];
 			if (b->aged)
-				pend(p, b->site, 0, -b->size);
+				pend_aged(p, b->site, b->aged, -b->size);
+			for (int j = 0; j < b->aged; j++)
+				s->died[j] += b->size;
+			if (ft - b->ts > s->max_life)
+				s->max_life = ft - b->ts;
 			p->retained[b->site][b->cohort] -= b->size;
 		}
 		return bm_del(&p->blocks, b) ? -ENOMEM : 0;
 	}
 	}
 	return 0;
+}
+
+/* --- horizons ---------------------------------------------------------------- */
+
+/* Each site's horizon: the shortest rung of the ladder past which its blocks
+ * stay. Of the bytes that reached that age at a snapshot before the end, at
+ * most HC_SOUND_DIED died before the end (blocks still live at the end are
+ * censored, not dropped: a leak whose few entries are evicted or replaced
+ * keeps a short horizon, while a cache or a sawtooth whose blocks all die
+ * at some age gets a horizon past that age). A rung no block reached is
+ * sound when it lies within the run (nothing lives that long). No sound
+ * rung within half the run: the site cannot be judged (hidx -1).
+ * A node's aged floor is the sum of its sites' floors, each at its own
+ * horizon (exact when windows are single snapshots, a lower bound of the
+ * node's floor otherwise); its horizon, the longest of them. */
+static void choose_horizons(struct hc_model *m)
+{
+	double usable = fmax(0.5 * m->end_s, 0);
+	for (size_t i = 0; i < m->nsites; i++) {
+		struct hc_site *s = &m->sites[i];
+		if (!s->tracked)
+			continue;
+		s->hidx = -1;
+		for (int j = 0; j < HC_NHORIZON && m->ladder[j] <= usable + 1e-9; j++)
+			if (s->died[j] <= HC_SOUND_DIED * s->reached[j] || s->reached[j] <= 0) {
+				s->hidx = j;
+				break;
+			}
+		s->horizon_s = s->hidx >= 0 ? m->ladder[s->hidx] : m->ladder[HC_NHORIZON - 1];
+		if (getenv("HC_DEBUG_HORIZON")) {
+			fprintf(stderr, "site %zu hidx %d live %.0f:", i, s->hidx, s->live_at_end);
+			for (int j = 0; j < HC_NHORIZON; j++)
+				fprintf(stderr, " %.1f:%.0f/%.0f", m->ladder[j], s->died[j], s->reached[j]);
+			fputc('\n', stderr);
+			for (size_t w = 0; s->aged_min && w < m->nwin; w++)
+				fprintf(stderr, " %.0f", s->aged_min[w * HC_NHORIZON]);
+			fputc('\n', stderr);
+		}
+		for (uint32_t d = 0; d < s->nchain; d++) {
+			struct hc_node *x = &m->nodes[s->chain[d]];
+			if (s->hidx < 0) {
+				x->unsound++;
+				x->unsound_life = fmax(x->unsound_life, s->max_life);
+				continue;
+			}
+			x->horizon_s = fmax(x->horizon_s, s->horizon_s);
+			for (size_t w = 0; s->aged_min && w < m->nwin; w++)
+				x->aged_min[w] += s->aged_min[w * HC_NHORIZON + s->hidx];
+		}
+	}
+	for (size_t i = 1; i < m->nnodes; i++)
+		if (m->nodes[i].horizon_s <= 0)
+			m->nodes[i].horizon_s = m->ladder[0];
 }
 
 /* --- the whole --------------------------------------------------------------- */
@@ -987,6 +1092,7 @@ int hc_model_build(struct hc_model *m, const char *path,
 		m->interval_s = 1;
 	find_end(m);
 	build_windows(m);
+	build_ladder(m);
 
 	struct pass2 p2 = {0};
 	hc_progress_pass(2);
@@ -1005,7 +1111,7 @@ int hc_model_build(struct hc_model *m, const char *path,
 		size_t ns = m->nsites ? m->nsites : 1;
 		p3.aging = calloc(p3.ns ? p3.ns : 1, sizeof(*p3.aging));
 		p3.pend_live = calloc(ns, sizeof(double));
-		p3.pend_aged = calloc(ns, sizeof(double));
+		p3.pend_aged = calloc(ns * HC_NHORIZON, sizeof(double));
 		p3.pend_mark = calloc(ns, 1);
 		p3.pend_list = calloc(ns, sizeof(uint32_t));
 		p3.retained = calloc(ns, sizeof(double *));
@@ -1018,7 +1124,9 @@ int hc_model_build(struct hc_model *m, const char *path,
 		if (!rc && p3.k > 0 && p3.k <= p3.ns)
 			close_snapshot(m, &p3);
 		if (!rc)
-			flush_pending(m, &p3);
+			flush_pending(m, &p3, 0);
+		if (!rc)
+			choose_horizons(m);
 		for (size_t i = 0; i < m->nsites && p3.retained; i++) {
 			const struct hc_site *s = &m->sites[i];
 			for (uint32_t d = 0; p3.retained[i] && d < s->nchain; d++)
@@ -1048,6 +1156,7 @@ void hc_model_release(struct hc_model *m)
 	for (size_t i = 0; i < m->nsites; i++) {
 		free(m->sites[i].frames);
 		free(m->sites[i].chain);
+		free(m->sites[i].aged_min);
 	}
 	for (size_t i = 1; i < m->nnodes; i++)
 		free(m->nodes[i].live_min);

@@ -23,6 +23,13 @@
  * given window series (they cannot carry a finding on their own). */
 #define HC_TRACK_MIN_BYTES 4096
 #define HC_TRACK_MAX_SITES 5000
+/* Age horizons tried per site: a ladder from the shortest age the trace
+ * shows exactly (twice the promotion age plus an interval) up, by a factor
+ * of sqrt(2) or more, to half the run. */
+#define HC_NHORIZON 10
+/* A horizon is sound for a site when, of the bytes of its blocks that
+ * reached that age before the end, at most this fraction died later. */
+#define HC_SOUND_DIED 0.5
 
 struct hc_snap {
 	double t;             /* seconds since the trace's start */
@@ -34,7 +41,14 @@ struct hc_site {
 	uint64_t *frames;     /* innermost first */
 	uint32_t nframes;
 	int tracked;
-	double horizon_s;     /* age horizon A */
+	double horizon_s;     /* age horizon A: the chosen rung, or the longest tried */
+	int hidx;             /* the chosen rung of the ladder; -1: none is sound */
+	/* pass 3, per rung j: bytes that reached age ladder[j] at a snapshot
+	 * before the end, and of those, bytes freed before the end */
+	double reached[HC_NHORIZON], died[HC_NHORIZON];
+	double max_life;      /* longest lifetime of a promoted block freed before the end */
+	double aged[HC_NHORIZON]; /* pass 3 running values */
+	float *aged_min;      /* pass 3: nwin x HC_NHORIZON window minima, or NULL */
 	uint64_t hist[64];    /* lifetimes of blocks freed before the end */
 	uint64_t allocs, frees, bytes_allocated;
 	double peak_before_end, live_at_end, live_final;
@@ -60,7 +74,9 @@ struct hc_node {
 	double live, aged;    /* pass 3 running values */
 	int dirty;
 	double *live_min, *live_max, *aged_min, *alloc, *retained; /* per window */
-	double horizon_s;     /* the largest horizon among its sites */
+	double horizon_s;     /* the largest sound horizon among its sites */
+	uint32_t unsound;     /* sites under it with no sound horizon */
+	double unsound_life;  /* the longest lifetime seen among those */
 	double peak, live_end, live_final, bytes_allocated;
 	uint64_t allocs;
 	/* detection results (detect.c) */
@@ -68,7 +84,10 @@ struct hc_node {
 	int r1, r2;
 	double p, slope, slope_lo, slope_hi, since_s;
 	double r2_rate, r2_rate_lo;
-	char why[256];
+	double onset_s;       /* change point of the live floor (-1: none found) */
+	double live_p, live_slope, live_slope_lo; /* the live floor's trend since onset */
+	int live_grows;       /* that trend is significant, steady and over budget */
+	char why[384];
 	int reported;
 };
 
@@ -93,6 +112,7 @@ struct hc_model {
 	/* pass 3 */
 	struct hc_window win[HC_MAX_WINDOWS];
 	size_t nwin;
+	double ladder[HC_NHORIZON]; /* age horizons tried, seconds, increasing */
 	struct hc_node *nodes;     /* index 0 unused */
 	size_t nnodes;
 	uint64_t promoted_blocks;
