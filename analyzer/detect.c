@@ -254,14 +254,17 @@ static double floor_slope(const struct hc_model *m, const double *floor, size_t 
  * a shared caller (a cache filled from one place and refilled from
  * another) grows while the shared retained set does not. The growth counts
  * only when every ancestor's floor grows at least SLOWDOWN times as fast
- * over the same windows; otherwise the ancestor that holds it flat is
+ * over the same windows (the later half since warm-up or the onset); otherwise the ancestor that holds it flat is
  * returned. */
 static uint32_t displaced(const struct hc_model *m, const struct hc_node *x, size_t w0,
 			  int live, double *scratch)
 {
+	/* the later half of the windows after warm-up (and the onset): what
+	 * matters is whether the shared set still grows, not how it filled */
 	size_t w = x->onset_s >= 0 ? window_from(m, w0, x->onset_s) : w0;
+	w = w + (m->nwin - w) / 2;
 	if (w + 6 > m->nwin)
-		w = w0;
+		w = m->nwin > 6 ? m->nwin - 6 : 0;
 	double own = floor_slope(m, live ? x->live_min : x->aged_min, w, scratch);
 	if (!(own > 0))
 		return 0;
