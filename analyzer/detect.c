@@ -83,8 +83,9 @@ static size_t window_from(const struct hc_model *m, size_t w0, double t)
 }
 
 /* Onset: the change point of the node's live floor, from a hinge fit
- * y = a + b * max(0, t - tau) by least squares over every window, tau
- * tried at each window's start. A leak present from the start gives tau 0.
+ * y = a + b * max(0, t - tau) by least squares over every window (a
+ * rising floor is the window's value at its start, t0), tau tried at each
+ * window's start. A leak present from the start gives tau 0.
  * -1 when the best fit does not grow. */
 static double onset(const struct hc_model *m, const struct hc_node *x)
 {
@@ -94,7 +95,8 @@ static double onset(const struct hc_model *m, const struct hc_node *x)
 		double tau = m->win[k].t0;
 		double su = 0, sy = 0, suu = 0, suy = 0, syy = 0;
 		for (size_t w = 0; w < n; w++) {
-			double u = fmax(0, m->win[w].t - tau), y = x->live_min[w];
+			/* a window's floor is its value at its start when rising */
+			double u = fmax(0, m->win[w].t0 - tau), y = x->live_min[w];
 			su += u;
 			sy += y;
 			suu += u * u;
@@ -125,7 +127,7 @@ struct segtrend {
 };
 
 static void seg_trend(const struct hc_detect_opts *o, const struct series *s, size_t onset_n,
-		      struct segtrend *r)
+		      int nparts, struct segtrend *r)
 {
 	static const double parts[4] = {1.0, 2.0 / 3, 0.5, 1.0 / 3};
 	r->p = 1;
@@ -133,6 +135,8 @@ static void seg_trend(const struct hc_detect_opts *o, const struct series *s, si
 	r->longest = 0;
 	int best = 0;
 	for (int k = 0; k < 5; k++) {
+		if (k < 4 && k >= nparts)
+			continue;
 		size_t n = k < 4 ? (size_t)ceil(parts[k] * (double)s->n) : onset_n;
 		if (n < 6 || n > s->n || (k == 4 && (n == s->n || !onset_n)))
 			continue;
@@ -175,7 +179,7 @@ static size_t rule1(const struct hc_model *m, const struct hc_detect_opts *o, si
 	}
 	size_t since = x->onset_s >= 0 ? m->nwin - window_from(m, w0, x->onset_s + x->horizon_s) : 0;
 	struct segtrend r;
-	seg_trend(o, s, since, &r);
+	seg_trend(o, s, since, 4, &r);
 	x->p = r.p;
 	x->slope = r.slope;
 	x->slope_lo = r.slope_lo;
@@ -195,10 +199,20 @@ static void live_trend(const struct hc_model *m, const struct hc_detect_opts *o,
 	}
 	size_t since = x->onset_s >= 0 ? m->nwin - window_from(m, w0, x->onset_s) : 0;
 	struct segtrend r;
-	seg_trend(o, s, since, &r);
+	seg_trend(o, s, since, 4, &r);
 	x->live_p = r.p;
 	x->live_slope = r.slope;
 	x->live_slope_lo = r.slope_lo;
+}
+
+/* How much longer the run must be for R2 to have MIN_COHORTS cohorts older
+ * than the node's horizon, counted from the onset (or warm-up). */
+static double more_for_cohorts(const struct hc_model *m, size_t w0, const struct hc_node *x)
+{
+	size_t from = x->onset_s >= 0 ? window_from(m, w0, x->onset_s) : w0;
+	double start = from < m->nwin ? m->win[from].t0 : m->end_s;
+	double len = m->nwin ? m->end_s / (double)m->nwin : m->interval_s;
+	return fmax(1, ceil(start + MIN_COHORTS * len + x->horizon_s - m->end_s));
 }
 
 /* R2 on one node. Returns 1 when it fires; -1 when it cannot be judged. */
@@ -207,16 +221,19 @@ static int rule2(const struct hc_model *m, const struct hc_detect_opts *o, size_
 {
 	double rate[HC_MAX_WINDOWS];
 	size_t n = 0;
-	/* cohorts from the onset when it is after warm-up: before it, the
-	 * site retained nothing and would halve the rate */
+	/* cohorts from the onset when it is after warm-up (before it, the
+	 * site retained nothing and would lower the rate), or from the end of
+	 * warm-up when that leaves too few */
 	size_t from = x->onset_s >= 0 ? window_from(m, w0, x->onset_s) : w0;
-	if (from + MIN_COHORTS > m->nwin)
-		from = w0;
-	for (size_t w = from; w < m->nwin; w++) {
-		if (m->win[w].t1 > m->end_s - x->horizon_s)
+	for (int again = 0; again < 2; again++, from = w0, n = 0) {
+		for (size_t w = from; w < m->nwin; w++) {
+			if (m->win[w].t1 > m->end_s - x->horizon_s)
+				break;
+			double len = m->win[w].t1 - m->win[w].t0;
+			rate[n++] = len > 0 ? x->retained[w] / len : 0;
+		}
+		if (n >= MIN_COHORTS || from == w0)
 			break;
-		double len = m->win[w].t1 - m->win[w].t0;
-		rate[n++] = len > 0 ? x->retained[w] / len : 0;
 	}
 	x->r2_rate = x->r2_rate_lo = 0;
 	if (n < MIN_COHORTS)
@@ -451,12 +468,12 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 		else if (r2 < 0)
 			snprintf(cannot, sizeof(cannot),
 				 "too few cohorts older than its age horizon (%s) for R2; run at "
-				 "least %.0f s longer", h, ceil(x->horizon_s + MIN_COHORTS * m->interval_s));
+				 "least %.0f s longer", h, more_for_cohorts(m, w0, x));
 		else if (aged_n[i] < 6)
 			snprintf(cannot, sizeof(cannot),
 				 "its aged floor has %zu windows since the onset plus the horizon "
 				 "(%s), 6 are needed; run at least %.0f s longer", aged_n[i], h,
-				 ceil((double)(6 - aged_n[i]) * m->end_s / (double)m->nwin));
+				 ceil((double)(6 - aged_n[i]) * m->end_s / (double)m->nwin - 1e-6));
 		if (x->r1 && x->r2) {
 			x->verdict = HC_VERDICT_LEAK;
 			snprintf(x->why, sizeof(x->why),
@@ -482,7 +499,7 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 					 "R1 fired (aged floor rises %s, p %.1e) but R2 could not be "
 					 "judged: too few cohorts older than the site's age horizon "
 					 "(%s); run at least %.0f s longer", a, x->p, h,
-					 ceil(x->horizon_s + MIN_COHORTS * m->interval_s));
+					 more_for_cohorts(m, w0, x));
 			else
 				snprintf(x->why, sizeof(x->why),
 					 "R1 fired (aged floor rises %s, p %.1e) but R2 did not: late "
@@ -561,7 +578,8 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 			s.y[s.n++] = m->win[w].heap_min;
 		}
 		struct segtrend r;
-		seg_trend(o, &s, 0, &r);
+		/* the last 100% and 2/3 only: a sawtooth's last ramp is no trend */
+		seg_trend(o, &s, 0, 2, &r);
 		if (r.p < o->fdr) {
 			char rate[32], grew[32];
 			fmt_rate(rate, sizeof(rate), r.slope);
