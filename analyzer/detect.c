@@ -267,29 +267,28 @@ static double floor_slope(const struct hc_model *m, const double *floor, size_t 
 	return slope;
 }
 
-/* Displacement: a stack whose blocks replace those of a sibling stack under
- * a shared caller (a cache filled from one place and refilled from
- * another) grows while the shared retained set does not. The growth counts
- * only when every ancestor's floor grows at least SLOWDOWN times as fast
- * over the same windows (the later half since warm-up or the onset); otherwise the ancestor that holds it flat is
- * returned. */
-static uint32_t displaced(const struct hc_model *m, const struct hc_node *x, size_t w0,
-			  int live, double *scratch)
+/* Displacement: growth counts only when the live floor grows with it, at
+ * the node and at every ancestor: at least SLOWDOWN times the rate the rule
+ * found, over the later half of the windows since warm-up or the onset
+ * (whether the set still grows, not how it filled). A stack whose blocks
+ * replace those of a sibling stack under a shared caller (a cache filled
+ * from one place and refilled from another) grows while the shared set
+ * does not; a node whose aged floor rises while its live floor does not
+ * is a table whose entries turn over (its aged floor leaves out the sites
+ * with no sound horizon). Returns the first node of the chain, the node
+ * itself included, that holds it flat; 0 when none does. */
+static uint32_t displaced(const struct hc_model *m, uint32_t xi, size_t w0, double *scratch)
 {
-	/* the later half of the windows after warm-up (and the onset): what
-	 * matters is whether the shared set still grows, not how it filled */
+	const struct hc_node *x = &m->nodes[xi];
 	size_t w = x->onset_s >= 0 ? window_from(m, w0, x->onset_s) : w0;
 	w = w + (m->nwin - w) / 2;
 	if (w + 6 > m->nwin)
 		w = m->nwin > 6 ? m->nwin - 6 : 0;
-	double own = floor_slope(m, live ? x->live_min : x->aged_min, w, scratch);
-	if (!(own > 0))
+	if (!(x->slope > 0))
 		return 0;
-	for (uint32_t up = x->parent; up; up = m->nodes[up].parent) {
-		const struct hc_node *a = &m->nodes[up];
-		if (floor_slope(m, live ? a->live_min : a->aged_min, w, scratch) < SLOWDOWN * own)
+	for (uint32_t up = xi; up; up = m->nodes[up].parent)
+		if (floor_slope(m, m->nodes[up].live_min, w, scratch) < SLOWDOWN * x->slope)
 			return up;
-	}
 	return 0;
 }
 
@@ -522,15 +521,20 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 				 "its live bytes rise %s (p %.1e) but the rules cannot judge: %s",
 				 c, x->live_p, cannot);
 		}
-		int by_live = x->verdict != HC_VERDICT_NONE && !x->r1;
-		uint32_t up = x->verdict != HC_VERDICT_NONE ? displaced(m, x, w0, by_live, scratch) : 0;
-		if (up) {
+		uint32_t up = x->verdict != HC_VERDICT_NONE ? displaced(m, (uint32_t)i, w0, scratch) : 0;
+		if (up == i) {
 			x->verdict = HC_VERDICT_NONE;
 			snprintf(x->why, sizeof(x->why),
-				 "its %s floor rises %s, but the stacks it shares its %u innermost "
+				 "its aged floor rises %s but its live floor does not grow with it: "
+				 "younger blocks of its own take the place of older ones (a table "
+				 "whose entries turn over)", a);
+		} else if (up) {
+			x->verdict = HC_VERDICT_NONE;
+			snprintf(x->why, sizeof(x->why),
+				 "its live floor rises %s, but the stacks it shares its %u innermost "
 				 "frames with do not grow together: its blocks take the place of "
 				 "theirs (a cache filled from one place and refilled from another)",
-				 by_live ? "live" : "aged", by_live ? c : a, m->nodes[up].depth);
+				 c, m->nodes[up].depth);
 		} else if (x->verdict == HC_VERDICT_NONE) {
 			if (x->live_grows)
 				snprintf(x->why, sizeof(x->why),

@@ -21,7 +21,8 @@ HC=$build/bin/heapcreep
 LIB=$build/lib/libheapcreep.so
 FAM=$build/tests/programs/families
 # Debian's interpreter where there is one (pyenv's python3 is a shell shim)
-PY=${HC_EVAL_PYTHON:-$(command -v python3.11 || command -v python3)}
+PY=${HC_EVAL_PYTHON:-$(for p in /usr/bin/python3.11 /usr/bin/python3; do [ -x $p ] && echo $p && break; done)}
+PY=${PY:-python3}
 
 if [ "${1:-}" = --case ]; then
 	# one case: --case DIR I FAMILY SEED SECONDS SPEED
@@ -78,7 +79,7 @@ awk -v n="$cases" -v seed="$seed" -v fams="$fams" -v lo="$min_s" -v hi="$max_s" 
 	srand(seed); nf = split(fams, f, " ")
 	for (i = 0; i < n; i++) {
 		s = int(rand() * 4294967295); len = lo + rand() * (hi - lo)
-		printf "%s %d %s %d %.1f %s\n", dir, i, f[i % nf + 1], s, len, speed
+		printf "%s %d %s %.0f %.1f %s\n", dir, i, f[i % nf + 1], s, len, speed
 	}
 }' >"$dir/cases"
 # Longest first, so the tail of the run is short cases.

@@ -7,6 +7,9 @@ are made large enough (over 512 bytes) to reach malloc: pymalloc serves the
 small ones from its own arenas.
 
 usage: families.py FAMILY SEED SECONDS [SPEED]; families.py --list
+FAMILIES_RATE, FAMILIES_KEPT and FAMILIES_EVICT replace py_history's drawn
+retained rate (bytes a virtual second), share of records kept and share of
+requests that evict one, for a case made to order.
 """
 import functools
 import json
@@ -46,9 +49,10 @@ class History(Family):
     def __init__(self, rng, seconds):
         super().__init__(rng, seconds)
         self.size = int(logu(rng, 600, 16384))
-        self.kept = rng.uniform(0.05, 0.6)
-        self.evict = rng.uniform(0, 0.1) * self.kept
-        self.reqs = logu(rng, 3e3, 3e5) / (self.size * self.kept)
+        self.kept = float(os.environ.get("FAMILIES_KEPT") or rng.uniform(0.05, 0.6))
+        self.evict = float(os.environ.get("FAMILIES_EVICT") or rng.uniform(0, 0.1) * self.kept)
+        retained = float(os.environ.get("FAMILIES_RATE") or logu(rng, 3e3, 3e5))
+        self.reqs = retained / (self.size * (self.kept - self.evict))
         self.rate = self.reqs * self.size * (self.kept - self.evict)
         self.history = []
         self.done = 0
