@@ -78,7 +78,7 @@ PROG_BIN := $(PROG_C:tests/programs/%.c=$(BUILD)/tests/programs/%) \
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test test-build san-build test-long bench bench-analyzer bench-parts demo install uninstall clean
+.PHONY: all deps test test-build san-build test-long eval-detect bench bench-analyzer bench-parts demo install uninstall clean
 
 all: deps $(LIB) $(CLI) $(BIN)
 
@@ -212,6 +212,16 @@ test-long:
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined BUILD=$(SAN_DIR) san-build
 	$(Q)sh tests/run.sh
+
+# The detection evaluation: 200 workloads drawn at random (a new master
+# seed each time, printed; EVAL_SEED= replays one), the confusion table per
+# family. EVAL_ARGS passes more options (tests/eval-detect.sh -h).
+EVAL_SEED ?=
+eval-detect:
+	$(Q)sh scripts/install-deps test
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)HC_TEST_BUILD=$(abspath $(BUILD)) sh tests/eval-detect.sh -n 200 \
+		$(if $(EVAL_SEED),-s $(EVAL_SEED)) $(EVAL_ARGS)
 
 bench: all $(BENCH_BIN)
 	$(Q)HC_TEST_BUILD=$(abspath $(BUILD)) sh bench/run.sh

@@ -275,8 +275,9 @@ static double floor_slope(const struct hc_model *m, const double *floor, size_t 
  * from one place and refilled from another) grows while the shared set
  * does not; a node whose aged floor rises while its live floor does not
  * is a table whose entries turn over (its aged floor leaves out the sites
- * with no sound horizon). Returns the first node of the chain, the node
- * itself included, that holds it flat; 0 when none does. */
+ * with no sound horizon). The heap's own trough is the last of the chain.
+ * Returns the first node of the chain, the node itself included, that
+ * holds it flat (UINT32_MAX: the heap); 0 when none does. */
 static uint32_t displaced(const struct hc_model *m, uint32_t xi, size_t w0, double *scratch)
 {
 	const struct hc_node *x = &m->nodes[xi];
@@ -289,6 +290,13 @@ static uint32_t displaced(const struct hc_model *m, uint32_t xi, size_t w0, doub
 	for (uint32_t up = xi; up; up = m->nodes[up].parent)
 		if (floor_slope(m, m->nodes[up].live_min, w, scratch) < SLOWDOWN * x->slope)
 			return up;
+	/* and the whole heap: a site refilling a cache that another site
+	 * filled shares no frame with it */
+	double heap[HC_MAX_WINDOWS];
+	for (size_t k = 0; k < m->nwin; k++)
+		heap[k] = m->win[k].heap_min;
+	if (floor_slope(m, heap, w, scratch) < SLOWDOWN * x->slope)
+		return UINT32_MAX;
 	return 0;
 }
 
@@ -338,26 +346,48 @@ static void time_to_limit(const struct hc_model *m, size_t w0, struct hc_detect 
 {
 	size_t n = 0;
 	double x[HC_MAX_WINDOWS], y[HC_MAX_WINDOWS], swing[HC_MAX_WINDOWS], over[HC_MAX_WINDOWS];
+	double ox[HC_MAX_WINDOWS], oy[HC_MAX_WINDOWS];
 	size_t nover = 0;
 	for (size_t w = w0; w < m->nwin; w++) {
 		x[n] = m->win[w].t;
 		y[n] = m->win[w].heap_min;
 		swing[n++] = m->win[w].heap_max - m->win[w].heap_min;
-		if (w >= m->nwin - (m->nwin - w0 + 2) / 3 && m->win[w].rss_max > 0)
-			over[nover++] = fmax(0, m->win[w].rss_max - m->win[w].heap_max);
+		if (w >= m->nwin - (m->nwin - w0 + 1) / 2 && m->win[w].rss_max > 0) {
+			ox[nover] = m->win[w].t;
+			oy[nover] = fmax(0, m->win[w].rss_max - m->win[w].heap_max);
+			over[nover] = oy[nover];
+			nover++;
+		}
 	}
 	struct hc_trend t;
 	if (!d->limit || n < MIN_WINDOWS || hc_trend_test(x, y, n, scratch, &t))
 		return;
 	d->heap_slope = t.slope;
 	d->swing = hc_median(swing, n);
-	d->overhead = nover ? hc_median(over, nover) : 0;
+	/* What RSS holds beyond the heap grows with it when blocks are small
+	 * (the allocator's headers, the shim's own tables): a significant rise
+	 * of it over the last half is added to the slope; a fall (slack being
+	 * used up) is not extrapolated. */
+	struct hc_trend ot;
+	double oslope = 0, oslope_lo = 0, oslope_hi = 0;
+	if (nover >= 6 && !hc_trend_test(ox, oy, nover, scratch, &ot) && ot.slope_lo > 0) {
+		oslope = ot.slope;
+		oslope_lo = ot.slope_lo;
+		oslope_hi = ot.slope_hi;
+	}
+	double tn = x[n - 1];
+	/* the overhead now: its median over the last half, moved along its
+	 * slope from the middle of that half to the last window */
+	d->overhead = nover ? hc_median(over, nover) + oslope * (tn - (ox[0] + ox[nover - 1]) / 2)
+			    : 0;
 	double resid[HC_MAX_WINDOWS];
 	for (size_t i = 0; i < n; i++)
 		resid[i] = y[i] - t.slope * x[i];
 	double intercept = hc_median(resid, n);
-	double tn = x[n - 1];
-	double room = d->limit - (intercept + t.slope * tn + d->swing + d->overhead);
+	t.slope += oslope;
+	t.slope_lo += oslope_lo;
+	t.slope_hi += oslope_hi;
+	double room = d->limit - (intercept + (t.slope - oslope) * tn + d->swing + d->overhead);
 	if (t.slope_lo <= 0)
 		return; /* not growing significantly: no time to speak of */
 	/* A negative room gives a time in the past: when the peak envelope
@@ -528,6 +558,12 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 				 "its aged floor rises %s but its live floor does not grow with it: "
 				 "younger blocks of its own take the place of older ones (a table "
 				 "whose entries turn over)", a);
+		} else if (up == UINT32_MAX) {
+			x->verdict = HC_VERDICT_NONE;
+			snprintf(x->why, sizeof(x->why),
+				 "its live floor rises %s, but the heap's does not grow with it: "
+				 "its blocks take the place of others' (a cache filled from one "
+				 "place and refilled from another)", c);
 		} else if (up) {
 			x->verdict = HC_VERDICT_NONE;
 			snprintf(x->why, sizeof(x->why),
