@@ -151,7 +151,9 @@ static void seg_trend(const struct hc_detect_opts *o, const struct series *s, si
 			r->slope_lo = t.slope_lo;
 			r->slope_hi = t.slope_hi;
 		}
-		if (t.slope_lo * o->horizon_s < o->budget || !steady(s, from, n, t.slope))
+		if (t.slope_lo * o->horizon_s < o->budget)
+			continue;
+		if (!steady(s, from, n, t.slope))
 			continue;
 		if (t.p_up * 5 < r->p) {
 			r->p = t.p_up * 5;
@@ -187,6 +189,9 @@ static size_t rule1(const struct hc_model *m, const struct hc_detect_opts *o, si
 	return since ? since : s->n;
 }
 
+static double floor_slope(const struct hc_model *m, const double *floor, size_t w,
+			  double *scratch);
+
 /* The live floor's trend, the same way (segments from the onset itself):
  * what a user sees growing, whether or not the rules can judge it. */
 static void live_trend(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
@@ -203,6 +208,14 @@ static void live_trend(const struct hc_model *m, const struct hc_detect_opts *o,
 	x->live_p = r.p;
 	x->live_slope = r.slope;
 	x->live_slope_lo = r.slope_lo;
+	/* A plateau: the floor rose, over the run, by what the budget allows
+	 * in the run's span or more (and by 1 MiB), and its last third is flat
+	 * (its slope × horizon under the budget). */
+	double first = x->live_min[0], last = x->live_min[m->nwin - 1];
+	size_t q = m->nwin - m->nwin / 3;
+	x->live_plateau = 0;
+	if (m->nwin - q >= 4 && last - first >= fmax(1 << 20, o->budget * m->end_s / o->horizon_s))
+		x->live_plateau = floor_slope(m, x->live_min, q, s->scratch) * o->horizon_s < o->budget;
 }
 
 /* How much longer the run must be for R2 to have MIN_COHORTS cohorts older
@@ -576,6 +589,17 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 				snprintf(x->why, sizeof(x->why),
 					 "its live bytes rise %s but its blocks older than %s do not "
 					 "accumulate: turnover, not retention", c, h);
+			else if (x->live_plateau) {
+				size_t k = 0;
+				double top = x->live_min[m->nwin - 1];
+				while (k + 1 < m->nwin && x->live_min[k] < 0.95 * top)
+					k++;
+				snprintf(x->why, sizeof(x->why),
+					 "its live bytes grew to a plateau of %s by %s and stay there, "
+					 "as a bounded cache's: growth that stops is not judged a leak",
+					 hc_fmt_bytes(l, sizeof(l), top),
+					 hc_fmt_duration(h, sizeof(h), m->win[k].t0));
+			}
 		}
 	}
 	free(aged_n);

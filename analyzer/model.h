@@ -87,6 +87,7 @@ struct hc_node {
 	double onset_s;       /* change point of the live floor (-1: none found) */
 	double live_p, live_slope, live_slope_lo; /* the live floor's trend since onset */
 	int live_grows;       /* that trend is significant, steady and over budget */
+	int live_plateau;     /* it rose significantly, over budget, then levelled off */
 	char why[384];
 	int reported;
 };

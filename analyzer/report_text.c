@@ -282,6 +282,11 @@ void hc_report_text(FILE *f, struct hc_analysis *a, int color)
 			const struct hc_node *x = &a->model.nodes[d->others[i]];
 			fprintf(f, "  %s (peak %s)\n", hc_fmt_bytes(live, sizeof(live), x->live_end),
 				hc_fmt_bytes(peak, sizeof(peak), x->peak));
+			if (x->why[0]) { /* why it is not a finding, when it grew */
+				fputs(st->dim, f);
+				put_wrapped(f, x->why, 4);
+				fputs(st->off, f);
+			}
 			void *ctx[2] = {f, (void *)st};
 			hc_analysis_frames(a, x, 3, frame_line, ctx);
 		}

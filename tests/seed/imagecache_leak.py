@@ -2,8 +2,9 @@
 ImageCache (and its buffer) in one class-wide cache, so the retained set
 grows with every upload, yet all of it is freed at interpreter shutdown.
 
-usage: imagecache_leak.py [UPLOADS] [INTERVAL_S] [BUFFER_BYTES]
-       (defaults 80 uploads, 0.25 s apart, 1 MiB buffers)
+usage: imagecache_leak.py [UPLOADS] [INTERVAL_S] [BUFFER_BYTES] [MAXSIZE]
+       (defaults 80 uploads, 0.25 s apart, 1 MiB buffers, the cache's
+       bound 256 entries: three an upload)
 """
 import sys
 import time
@@ -40,6 +41,8 @@ def main(argv):
     uploads = int(argv[1]) if len(argv) > 1 else 80
     interval = float(argv[2]) if len(argv) > 2 else 0.25
     size = int(argv[3]) if len(argv) > 3 else 1 << 20
+    if len(argv) > 4:  # the same class-wide cache, another bound
+        ImageCache.thumbnail = lru_cache(maxsize=int(argv[4]))(ImageCache.thumbnail.__wrapped__)
     process_uploads(("upload-%d.png" % i for i in range(uploads)), interval, size)
 
 
