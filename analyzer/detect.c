@@ -120,47 +120,72 @@ static double onset(const struct hc_model *m, const struct hc_node *x)
  * the windows from `from_w` (the onset, or onset plus the horizon), each of
  * at least 6 windows. A segment counts when its slope's lower bound ×
  * horizon reaches the budget and growth is steady; the p-value is the
- * smallest over counting segments × 5 (Bonferroni), 1 when none counts. */
+ * smallest over counting segments × 20 (Bonferroni over 5 segments at 4
+ * resolutions), 1 when none counts. */
 struct segtrend {
 	double p, slope, slope_lo, slope_hi;
 	size_t longest; /* windows in the longest segment tested */
 };
 
-static void seg_trend(const struct hc_detect_opts *o, const struct series *s, size_t onset_n,
+static void seg_trend(const struct hc_detect_opts *o, const struct series *s0, size_t onset_n,
 		      int nparts, struct segtrend *r)
 {
 	static const double parts[4] = {1.0, 2.0 / 3, 0.5, 1.0 / 3};
+	static const size_t coarse[4] = {1, 2, 4, 8};
 	r->p = 1;
 	r->slope = r->slope_lo = r->slope_hi = 0;
 	r->longest = 0;
 	int best = 0;
-	for (int k = 0; k < 5; k++) {
-		if (k < 4 && k >= nparts)
-			continue;
-		size_t n = k < 4 ? (size_t)ceil(parts[k] * (double)s->n) : onset_n;
-		if (n < 6 || n > s->n || (k == 4 && (n == s->n || !onset_n)))
-			continue;
-		size_t from = s->n - n;
-		struct hc_trend t;
-		if (hc_trend_test(s->x + from, s->y + from, n, s->scratch, &t))
-			continue;
-		if (n > r->longest)
-			r->longest = n;
-		if (!best && (k == 0 || t.slope > r->slope)) {
-			r->slope = t.slope; /* for display when nothing counts */
-			r->slope_lo = t.slope_lo;
-			r->slope_hi = t.slope_hi;
+	/* At the windows' own resolution, and at 2, 4 and 8 windows a point (the
+	 * least of each group, grouped from the end): a leak in steps several
+	 * windows apart is a staircase whose flat treads the autocorrelation
+	 * correction rightly distrusts at full resolution; coarser, it is a
+	 * ramp. Each resolution is one more test for the correction. */
+	struct series g = {.scratch = s0->scratch};
+	for (int c = 0; c < 4; c++) {
+		size_t k = coarse[c];
+		const struct series *s = s0;
+		if (k > 1) {
+			g.n = s0->n / k;
+			if (g.n < 6)
+				break;
+			for (size_t i = 0; i < g.n; i++) {
+				size_t hi = s0->n - (g.n - 1 - i) * k, lo = hi - k;
+				g.x[i] = s0->x[hi - 1];
+				g.y[i] = s0->y[lo];
+				for (size_t j = lo; j < hi; j++)
+					g.y[i] = fmin(g.y[i], s0->y[j]);
+			}
+			s = &g;
 		}
-		if (t.slope_lo * o->horizon_s < o->budget)
-			continue;
-		if (!steady(s, from, n, t.slope))
-			continue;
-		if (t.p_up * 5 < r->p) {
-			r->p = t.p_up * 5;
-			r->slope = t.slope;
-			r->slope_lo = t.slope_lo;
-			r->slope_hi = t.slope_hi;
-			best = 1;
+		for (int part = 0; part < 5; part++) {
+			if (part < 4 && part >= nparts)
+				continue;
+			size_t n = part < 4 ? (size_t)ceil(parts[part] * (double)s->n) : onset_n / k;
+			if (n < 6 || n > s->n || (part == 4 && (n == s->n || !onset_n)))
+				continue;
+			size_t from = s->n - n;
+			struct hc_trend t;
+			if (hc_trend_test(s->x + from, s->y + from, n, s->scratch, &t))
+				continue;
+			if (n * k > r->longest)
+				r->longest = n * k;
+			if (!best && k == 1 && (part == 0 || t.slope > r->slope)) {
+				r->slope = t.slope; /* for display when nothing counts */
+				r->slope_lo = t.slope_lo;
+				r->slope_hi = t.slope_hi;
+			}
+			if (t.slope_lo * o->horizon_s < o->budget)
+				continue;
+			if (!steady(s, from, n, t.slope))
+				continue;
+			if (t.p_up * 20 < r->p) {
+				r->p = t.p_up * 20;
+				r->slope = t.slope;
+				r->slope_lo = t.slope_lo;
+				r->slope_hi = t.slope_hi;
+				best = 1;
+			}
 		}
 	}
 	if (r->p > 1)
@@ -192,6 +217,21 @@ static size_t rule1(const struct hc_model *m, const struct hc_detect_opts *o, si
 static double floor_slope(const struct hc_model *m, const double *floor, size_t w,
 			  double *scratch);
 
+/* A sawtooth: the series fell, from one window to the next, by half its
+ * range or more; the ramp since the last fall is no growth to speak of (a
+ * collector's cycle), and the rules judge it. */
+static int sawtooth(const struct series *s)
+{
+	double lo = INFINITY, hi = -INFINITY, fall = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		lo = fmin(lo, s->y[i]);
+		hi = fmax(hi, s->y[i]);
+		if (i)
+			fall = fmax(fall, s->y[i - 1] - s->y[i]);
+	}
+	return fall > 0 && fall >= 0.5 * (hi - lo);
+}
+
 /* The live floor's trend, the same way (segments from the onset itself):
  * what a user sees growing, whether or not the rules can judge it. */
 static void live_trend(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
@@ -205,6 +245,8 @@ static void live_trend(const struct hc_model *m, const struct hc_detect_opts *o,
 	size_t since = x->onset_s >= 0 ? m->nwin - window_from(m, w0, x->onset_s) : 0;
 	struct segtrend r;
 	seg_trend(o, s, since, 4, &r);
+	if (sawtooth(s))
+		r.p = 1;
 	x->live_p = r.p;
 	x->live_slope = r.slope;
 	x->live_slope_lo = r.slope_lo;
@@ -228,9 +270,11 @@ static double more_for_cohorts(const struct hc_model *m, size_t w0, const struct
 	return fmax(1, ceil(start + MIN_COHORTS * len + x->horizon_s - m->end_s));
 }
 
-/* R2 on one node. Returns 1 when it fires; -1 when it cannot be judged. */
+/* R2 on one node. Returns 1 when it fires; -1 when it cannot be judged
+ * (unsound: most of the node's bytes are at sites with no sound horizon,
+ * whose cohorts' retention says nothing yet). */
 static int rule2(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
-		 struct hc_node *x)
+		 struct hc_node *x, int unsound)
 {
 	double rate[HC_MAX_WINDOWS];
 	size_t n = 0;
@@ -249,7 +293,7 @@ static int rule2(const struct hc_model *m, const struct hc_detect_opts *o, size_
 			break;
 	}
 	x->r2_rate = x->r2_rate_lo = 0;
-	if (n < MIN_COHORTS)
+	if (n < MIN_COHORTS || unsound)
 		return -1;
 	double mean = 0, var = 0, early = 0, late = 0;
 	for (size_t i = 0; i < n; i++)
@@ -267,22 +311,30 @@ static int rule2(const struct hc_model *m, const struct hc_detect_opts *o, size_
 	return x->r2_rate_lo * o->horizon_s >= o->budget && late >= SLOWDOWN * early;
 }
 
-/* Theil-Sen slope of a node's floor (aged or live) over windows [w, nwin). */
-static double floor_slope(const struct hc_model *m, const double *floor, size_t w,
-			  double *scratch)
+/* Theil-Sen slope of a floor over windows [w, nwin); with hi, its upper
+ * 95% bound. */
+static double floor_slope_of(const struct hc_model *m, const double *floor, size_t w,
+			     double *scratch, int upper)
 {
-	double x[HC_MAX_WINDOWS], slope = 0, lo, hi;
+	double x[HC_MAX_WINDOWS], slope = 0, lo = 0, hi = 0;
 	if (m->nwin < w + 2)
 		return 0;
 	for (size_t k = w; k < m->nwin; k++)
 		x[k - w] = m->win[k].t;
 	hc_theil_sen(x, floor + w, m->nwin - w, scratch, &slope, &lo, &hi);
-	return slope;
+	return upper ? fmax(hi, slope) : slope;
+}
+
+static double floor_slope(const struct hc_model *m, const double *floor, size_t w,
+			  double *scratch)
+{
+	return floor_slope_of(m, floor, w, scratch, 0);
 }
 
 /* Displacement: growth counts only when the live floor grows with it, at
- * the node and at every ancestor: at least SLOWDOWN times the rate the rule
- * found, over the later half of the windows since warm-up or the onset
+ * the node and at every ancestor: the upper 95% bound of its slope at least
+ * SLOWDOWN times the rate the rule found (a noisy heap is given the benefit
+ * of the doubt), over the later half of the windows since warm-up or the onset
  * (whether the set still grows, not how it filled). A stack whose blocks
  * replace those of a sibling stack under a shared caller (a cache filled
  * from one place and refilled from another) grows while the shared set
@@ -301,16 +353,45 @@ static uint32_t displaced(const struct hc_model *m, uint32_t xi, size_t w0, doub
 	if (!(x->slope > 0))
 		return 0;
 	for (uint32_t up = xi; up; up = m->nodes[up].parent)
-		if (floor_slope(m, m->nodes[up].live_min, w, scratch) < SLOWDOWN * x->slope)
+		if (floor_slope_of(m, m->nodes[up].live_min, w, scratch, 1) < SLOWDOWN * x->slope)
 			return up;
 	/* and the whole heap: a site refilling a cache that another site
 	 * filled shares no frame with it */
 	double heap[HC_MAX_WINDOWS];
 	for (size_t k = 0; k < m->nwin; k++)
 		heap[k] = m->win[k].heap_min;
-	if (floor_slope(m, heap, w, scratch) < SLOWDOWN * x->slope)
+	if (floor_slope_of(m, heap, w, scratch, 1) < SLOWDOWN * x->slope)
 		return UINT32_MAX;
 	return 0;
+}
+
+/* One step after warm-up: the live floor rose by 1 MiB or more (and by what
+ * the budget allows over the span), at least half of it from one window to
+ * the next, held to the end, and the heap's trough rose with it. A table
+ * that doubles once in the run, or a load in mid-run: no trend test can
+ * call one step, and nothing should hide it either. Returns the window of
+ * the step (0: none) and the rise. */
+static size_t one_step(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
+		       const struct hc_node *x, double *rise)
+{
+	if (w0 < 1 || w0 + 2 > m->nwin)
+		return 0;
+	size_t last = m->nwin - 1, at = 0;
+	double total = x->live_min[last] - x->live_min[w0 - 1], jump = 0;
+	if (total < fmax(1 << 20, o->budget * (m->end_s - m->win[w0].t0) / o->horizon_s))
+		return 0;
+	for (size_t w = w0; w <= last; w++)
+		if (x->live_min[w] - x->live_min[w - 1] > jump) {
+			jump = x->live_min[w] - x->live_min[w - 1];
+			at = w;
+		}
+	if (jump < 0.5 * total || m->win[last].heap_min - m->win[w0 - 1].heap_min < 0.5 * jump)
+		return 0;
+	for (size_t w = at; w <= last; w++)
+		if (x->live_min[w] < x->live_min[at] - 0.25 * jump)
+			return 0;
+	*rise = total;
+	return at;
 }
 
 /* Benjamini-Hochberg over the nodes' p-values (get), setting flags (set). */
@@ -485,7 +566,7 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 	double a0 = m->ladder[0];
 	for (size_t i = 1; i < m->nnodes; i++) {
 		struct hc_node *x = &m->nodes[i];
-		int r2 = rule2(m, o, w0, x);
+		int r2 = rule2(m, o, w0, x, unsound_live[i] >= 0.25 * x->peak);
 		x->r2 = r2 == 1;
 		x->since_s = x->onset_s;
 		fmt_rate(a, sizeof(a), x->slope);
@@ -564,7 +645,23 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 				 "its live bytes rise %s (p %.1e) but the rules cannot judge: %s",
 				 c, x->live_p, cannot);
 		}
-		uint32_t up = x->verdict != HC_VERDICT_NONE ? displaced(m, (uint32_t)i, w0, scratch) : 0;
+		double rise = 0;
+		size_t step = x->verdict == HC_VERDICT_NONE ? one_step(m, o, w0, x, &rise) : 0;
+		if (step) {
+			x->verdict = HC_VERDICT_INCONCLUSIVE;
+			x->slope = rise / fmax(1e-9, m->end_s - m->win[w0].t0);
+			x->slope_lo = 0;
+			x->p = 1;
+			x->since_s = m->win[step].t0;
+			snprintf(x->why, sizeof(x->why),
+				 "its live floor rose %s after warm-up, most of it in one step at "
+				 "%s (a table that doubled, a load); one step is no trend: run "
+				 "longer to see whether it steps again",
+				 hc_fmt_bytes(l, sizeof(l), rise),
+				 hc_fmt_duration(h, sizeof(h), m->win[step].t0));
+		}
+		uint32_t up = x->verdict != HC_VERDICT_NONE && !step
+				      ? displaced(m, (uint32_t)i, w0, scratch) : 0;
 		if (up == i) {
 			x->verdict = HC_VERDICT_NONE;
 			snprintf(x->why, sizeof(x->why),
@@ -644,7 +741,7 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 		struct segtrend r;
 		/* the last 100% and 2/3 only: a sawtooth's last ramp is no trend */
 		seg_trend(o, &s, 0, 2, &r);
-		if (r.p < o->fdr) {
+		if (r.p < o->fdr && !sawtooth(&s)) {
 			char rate[32], grew[32];
 			fmt_rate(rate, sizeof(rate), r.slope);
 			d->verdict = HC_VERDICT_INCONCLUSIVE;

@@ -814,6 +814,36 @@ static void open_window(struct hc_model *m, struct pass3 *p, size_t w)
 	}
 }
 
+/* The interval [ladder[j], ladder[j+1]) holding age a (the last is open);
+ * -1 below the first rung. */
+static int age_interval(const struct hc_model *m, double a)
+{
+	int j = -1;
+	while (j + 1 < HC_NHORIZON && a >= m->ladder[j + 1])
+		j++;
+	return j;
+}
+
+/* Block b is live at the end of the run: censored at its age then. */
+static void censor(struct hc_model *m, const struct block *b)
+{
+	int j = age_interval(m, m->end_s - b->ts);
+	if (j >= 0)
+		m->sites[b->site].censored[j] += b->size;
+}
+
+/* Calls censor on every block still in the map. */
+static void censor_all(struct hc_model *m, const struct block_map *bm)
+{
+	for (size_t pg = 0; pg < bm->npages; pg++)
+		for (size_t i = 0; bm->pages[pg] && i < BPAGE; i++)
+			if (bm->pages[pg]->slot[i].id)
+				censor(m, &bm->pages[pg]->slot[i]);
+	for (size_t i = 0; i < bm->sparse.cap; i++)
+		if (bm->sparse.slots[i].id)
+			censor(m, &bm->sparse.slots[i]);
+}
+
 /* Queues block b to pass rung j (the bucket of the first snapshot at or
  * past its time), unless that is past the end. */
 static int schedule(struct hc_model *m, struct pass3 *p, const struct block *b, int j)
@@ -898,12 +928,9 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 			struct block *b = bm_find(&p->blocks, ab.ids[i]);
 			if (!b || b->aged >= HC_NHORIZON)
 				continue;
-			struct hc_site *st = &m->sites[b->site];
 			int from = b->aged;
-			while (b->aged < HC_NHORIZON && b->ts + m->ladder[b->aged] <= p->t + 1e-9) {
-				st->reached[b->aged] += b->size;
+			while (b->aged < HC_NHORIZON && b->ts + m->ladder[b->aged] <= p->t + 1e-9)
 				b->aged++;
-			}
 			if (b->aged > from) {
 				for (int j = from; j < b->aged; j++)
 					p->pend_aged[(size_t)b->site * HC_NHORIZON + j] += b->size;
@@ -969,15 +996,18 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		if (!b)
 			return 0;
 		double ft = (double)f.ts / 1e9;
+		struct hc_site *s = &m->sites[b->site];
 		if (ft <= m->end_s) {
-			struct hc_site *s = &m->sites[b->site];
 			if (b->aged)
 				pend_aged(p, b->site, b->aged, -b->size);
-			for (int j = 0; j < b->aged; j++)
+			int j = age_interval(m, ft - b->ts);
+			if (j >= 0)
 				s->died[j] += b->size;
 			if (ft - b->ts > s->max_life)
 				s->max_life = ft - b->ts;
 			p->retained[b->site][b->cohort] -= b->size;
+		} else {
+			censor(m, b);
 		}
 		return bm_del(&p->blocks, b) ? -ENOMEM : 0;
 	}
@@ -987,14 +1017,21 @@ static int pass3(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 
 /* --- horizons ---------------------------------------------------------------- */
 
-/* Each site's horizon: the shortest rung of the ladder past which its blocks
- * stay. Of the bytes that reached that age at a snapshot before the end, at
- * most HC_SOUND_DIED died before the end (blocks still live at the end are
- * censored, not dropped: a leak whose few entries are evicted or replaced
- * keeps a short horizon, while a cache or a sawtooth whose blocks all die
- * at some age gets a horizon past that age). A rung no block reached is
- * sound when it lies within the run (nothing lives that long). No sound
- * rung within half the run: the site cannot be judged (hidx -1).
+/* Each site's horizon: the shortest rung past which its blocks stay. From
+ * the exact lifetimes of the promoted blocks, a life table by bytes over the
+ * ladder's intervals: at risk at ladder[i], the bytes that died or were
+ * censored (live at the end) at that age or older; the share surviving the
+ * interval, 1 - died / (at risk - censored / 2) (the actuarial estimate:
+ * blocks censored within it were at risk half of it). A rung is sound when
+ * the product of those shares from it to the oldest age, the survival of
+ * what reached it, is HC_SOUND_SURVIVAL or more: a leak, even one whose few
+ * entries are evicted or overwritten, keeps a short horizon; a cache at
+ * capacity, a TTL or a sawtooth, whose blocks all die at some age, gets a
+ * horizon past that age (no block lives there: survival 1). Pooling the
+ * blocks instead (freed among those that reached the age) lets the last
+ * sawtooth cycle's young survivors outweigh the cycles that died. The
+ * first sound rung within half the run is the site's; none: the site
+ * cannot be judged (hidx -1).
  * A node's aged floor is the sum of its sites' floors, each at its own
  * horizon (exact when windows are single snapshots, a lower bound of the
  * node's floor otherwise); its horizon, the longest of them. */
@@ -1006,8 +1043,15 @@ static void choose_horizons(struct hc_model *m)
 		if (!s->tracked)
 			continue;
 		s->hidx = -1;
+		double surv[HC_NHORIZON + 1], risk = 0;
+		surv[HC_NHORIZON] = 1;
+		for (int j = HC_NHORIZON - 1; j >= 0; j--) {
+			risk += s->died[j] + s->censored[j];
+			double exposed = risk - s->censored[j] / 2;
+			surv[j] = surv[j + 1] * (exposed > 0 ? 1 - s->died[j] / exposed : 1);
+		}
 		for (int j = 0; j < HC_NHORIZON && m->ladder[j] <= usable + 1e-9; j++)
-			if (s->died[j] <= HC_SOUND_DIED * s->reached[j] || s->reached[j] <= 0) {
+			if (surv[j] >= HC_SOUND_SURVIVAL) {
 				s->hidx = j;
 				break;
 			}
@@ -1015,7 +1059,7 @@ static void choose_horizons(struct hc_model *m)
 		if (getenv("HC_DEBUG_HORIZON")) {
 			fprintf(stderr, "site %zu hidx %d live %.0f:", i, s->hidx, s->live_at_end);
 			for (int j = 0; j < HC_NHORIZON; j++)
-				fprintf(stderr, " %.1f:%.0f/%.0f", m->ladder[j], s->died[j], s->reached[j]);
+				fprintf(stderr, " %.1f:%.0f/%.0f", m->ladder[j], s->died[j], s->censored[j]);
 			fputc('\n', stderr);
 			for (size_t w = 0; s->aged_min && w < m->nwin; w++)
 				fprintf(stderr, " %.0f", s->aged_min[w * HC_NHORIZON]);
@@ -1125,8 +1169,10 @@ int hc_model_build(struct hc_model *m, const char *path,
 			close_snapshot(m, &p3);
 		if (!rc)
 			flush_pending(m, &p3, 0);
-		if (!rc)
+		if (!rc) {
+			censor_all(m, &p3.blocks);
 			choose_horizons(m);
+		}
 		for (size_t i = 0; i < m->nsites && p3.retained; i++) {
 			const struct hc_site *s = &m->sites[i];
 			for (uint32_t d = 0; p3.retained[i] && d < s->nchain; d++)

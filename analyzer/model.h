@@ -27,9 +27,10 @@
  * shows exactly (twice the promotion age plus an interval) up, by a factor
  * of sqrt(2) or more, to half the run. */
 #define HC_NHORIZON 10
-/* A horizon is sound for a site when, of the bytes of its blocks that
- * reached that age before the end, at most this fraction died later. */
-#define HC_SOUND_DIED 0.5
+/* A horizon is sound for a site when the bytes of its blocks that reach
+ * that age survive, by the life-table estimate, to every older age the run
+ * shows at this rate or more (model.c, choose_horizons). */
+#define HC_SOUND_SURVIVAL 0.5
 
 struct hc_snap {
 	double t;             /* seconds since the trace's start */
@@ -43,9 +44,10 @@ struct hc_site {
 	int tracked;
 	double horizon_s;     /* age horizon A: the chosen rung, or the longest tried */
 	int hidx;             /* the chosen rung of the ladder; -1: none is sound */
-	/* pass 3, per rung j: bytes that reached age ladder[j] at a snapshot
-	 * before the end, and of those, bytes freed before the end */
-	double reached[HC_NHORIZON], died[HC_NHORIZON];
+	/* pass 3, per interval [ladder[j], ladder[j+1]) of age (the last one
+	 * open): bytes of blocks freed before the end at that age, and of
+	 * blocks live at the end at that age (censored) */
+	double died[HC_NHORIZON], censored[HC_NHORIZON];
 	double max_life;      /* longest lifetime of a promoted block freed before the end */
 	double aged[HC_NHORIZON]; /* pass 3 running values */
 	float *aged_min;      /* pass 3: nwin x HC_NHORIZON window minima, or NULL */

@@ -8,6 +8,7 @@
 #
 # usage: tests/eval-detect.sh [-n CASES] [-s SEED] [-j JOBS] [-x SPEED]
 #                             [-m MIN_S] [-M MAX_S] [-f "FAMILIES"] [-o DIR]
+#        tests/eval-detect.sh -r DIR   (the same cases' traces analysed again)
 #   CASES cases (default 200), families taken in turn; run lengths uniform in
 #   [MIN_S, MAX_S] seconds of virtual time (15..180), run SPEED times faster
 #   (4) with the interval, promotion age and horizon scaled alike; JOBS at
@@ -24,15 +25,17 @@ FAM=$build/tests/programs/families
 PY=${HC_EVAL_PYTHON:-$(for p in /usr/bin/python3.11 /usr/bin/python3; do [ -x $p ] && echo $p && break; done)}
 PY=${PY:-python3}
 
-if [ "${1:-}" = --case ]; then
-	# one case: --case DIR I FAMILY SEED SECONDS SPEED
-	dir=$2 i=$3 fam=$4 seed=$5 secs=$6 speed=$7
+if [ "${1:-}" = --case ] || [ "${1:-}" = --analyze ]; then
+	# one case: --case DIR I FAMILY SEED SECONDS SPEED (--analyze: its
+	# trace again, not the run)
+	what=$1 dir=$2 i=$3 fam=$4 seed=$5 secs=$6 speed=$7
 	interval=$(awk "BEGIN{printf \"%dms\", 1000 / $speed}")
 	promote=$(awk "BEGIN{printf \"%dms\", 2000 / $speed}")
 	horizon=$(awk "BEGIN{printf \"%ds\", 86400 / $speed}")
 	case $fam in py_* | seed_*) set -- "$PY" "$top/tests/programs/families.py" ;; *) set -- "$FAM" ;; esac
-	HEAPCREEP_OUTPUT=$dir/$i.hct HEAPCREEP_INTERVAL=$interval HEAPCREEP_PROMOTE=$promote \
-		FAMILIES_TRUTH=$dir/$i.truth LD_PRELOAD=$LIB "$@" "$fam" "$seed" "$secs" "$speed" ||
+	[ "$what" = --analyze ] ||
+		HEAPCREEP_OUTPUT=$dir/$i.hct HEAPCREEP_INTERVAL=$interval HEAPCREEP_PROMOTE=$promote \
+			FAMILIES_TRUTH=$dir/$i.truth LD_PRELOAD=$LIB "$@" "$fam" "$seed" "$secs" "$speed" ||
 		{ echo "case $i: $fam seed $seed did not run" >&2; exit 0; }
 	"$HC" report -f json --horizon "$horizon" "$dir/$i.hct" >"$dir/$i.json" 2>"$dir/$i.err"
 	# Time to limit, on the C leaks that grow linearly, against what
@@ -61,9 +64,10 @@ if [ "${1:-}" = --case ]; then
 	exit 0
 fi
 
-cases=200 seed=$(date +%s) jobs=12 speed=4 min_s=15 max_s=180 only= out=
+cases=200 seed=$(date +%s) jobs=12 speed=4 min_s=15 max_s=180 only="" out="" again=""
 while [ $# -gt 0 ]; do
 	case $1 in
+	-r) again=$2; shift 2 ;;
 	-n) cases=$2; shift 2 ;;
 	-s) seed=$2; shift 2 ;;
 	-j) jobs=$2; shift 2 ;;
@@ -79,28 +83,36 @@ for f in "$HC" "$LIB" "$FAM"; do
 	[ -e "$f" ] || { echo "eval-detect: '$f' is missing: run make test-build" >&2; exit 2; }
 done
 command -v jq >/dev/null || { echo "eval-detect: jq is needed (make test installs it)" >&2; exit 2; }
-dir=${out:-$(mktemp -d "${TMPDIR:-/tmp}/hceval.XXXXXX")}
-mkdir -p "$dir"
-fams=${only:-$( ("$FAM" --list; "$PY" "$top/tests/programs/families.py" --list) | cut -d' ' -f1 | tr '\n' ' ')}
-nfam=$(echo $fams | wc -w)
+if [ -n "$again" ]; then
+	dir=$again
+	echo "eval-detect: the cases in $dir analysed again"
+	xargs -P "$jobs" -L 1 sh "$0" --analyze <"$dir/cases"
+else
+	dir=${out:-$(mktemp -d "${TMPDIR:-/tmp}/hceval.XXXXXX")}
+	mkdir -p "$dir"
+	fams=${only:-$( ("$FAM" --list; "$PY" "$top/tests/programs/families.py" --list) | cut -d' ' -f1 | tr '\n' ' ')}
 
-echo "eval-detect: $cases cases, master seed $seed, ${min_s}-${max_s} s runs at ${speed}x, $jobs at once; in $dir"
-# Cases: family in turn, seed and length drawn from the master seed.
-awk -v n="$cases" -v seed="$seed" -v fams="$fams" -v lo="$min_s" -v hi="$max_s" \
-	-v speed="$speed" -v dir="$dir" 'BEGIN {
-	srand(seed); nf = split(fams, f, " ")
-	for (i = 0; i < n; i++) {
-		s = int(rand() * 4294967295); len = lo + rand() * (hi - lo)
-		printf "%s %d %s %.0f %.1f %s\n", dir, i, f[i % nf + 1], s, len, speed
-	}
-}' >"$dir/cases"
-# Longest first, so the tail of the run is short cases.
-sort -k5,5 -n -r "$dir/cases" | xargs -P "$jobs" -L 1 sh "$0" --case
+	echo "eval-detect: $cases cases, master seed $seed, ${min_s}-${max_s} s runs at ${speed}x, $jobs at once; in $dir"
+	# Cases: family in turn, seed and length drawn from the master seed.
+	awk -v n="$cases" -v seed="$seed" -v fams="$fams" -v lo="$min_s" -v hi="$max_s" \
+		-v speed="$speed" -v dir="$dir" 'BEGIN {
+		srand(seed); nf = split(fams, f, " ")
+		for (i = 0; i < n; i++) {
+			s = int(rand() * 4294967295); len = lo + rand() * (hi - lo)
+			printf "%s %d %s %.0f %.1f %s\n", dir, i, f[i % nf + 1], s, len, speed
+		}
+	}' >"$dir/cases"
+	# Longest first, so the tail of the run is short cases.
+	sort -k5,5 -n -r "$dir/cases" | xargs -P "$jobs" -L 1 sh "$0" --case
+fi
 
 # One line a case: family leak? verdict found-own-sites rate-err onset-err ttl-err seed secs
 : >"$dir/results"
 while read -r d i fam s secs sp; do
-	[ -s "$d/$i.truth" ] && [ -s "$d/$i.json" ] || { echo "$fam ? error 0 - - - $s $secs" >>"$dir/results"; continue; }
+	if ! [ -s "$d/$i.truth" ] || ! [ -s "$d/$i.json" ]; then
+		echo "$fam ? error 0 - - - $s $secs" >>"$dir/results"
+		continue
+	fi
 	jq -r --slurpfile tr "$d/$i.truth" --argjson sp "$sp" '
 		$tr[0] as $t |
 		[.sites[] | select(.verdict == "leak")] as $leaks |

@@ -83,6 +83,19 @@ redis_start() {
 	return 1
 }
 
+# bursts ARGS...: for GROW seconds, bursts of 5000 requests on random keys
+# out of 10^8 (redis-benchmark ARGS), half a second apart; counts runs and
+# the bursts that failed (bad).
+bursts() {
+	start=$(date +%s) runs=0 bad=0
+	while [ $(($(date +%s) - start)) -lt $GROW ]; do
+		redis-benchmark -p "$port" -q -n 5000 -c 10 -r 100000000 "$@" >bench.out 2>&1 ||
+			bad=$((bad + 1))
+		grep -qi 'error' bench.out && bad=$((bad + 1))
+		runs=$((runs + 1))
+		sleep 0.5
+	done
+}
 redis_stop() { # NAME: shuts redis down; the wrapper's exit status in rc
 	redis-cli -p "$port" shutdown nosave >/dev/null 2>&1
 	wait_bounded "$wrapper" 30
@@ -116,14 +129,7 @@ else
 	# A keyspace that only grows: bursts of SETs on random keys out of 10^8.
 	redis_start grow
 	ok $? "redis answers again (port $port)"
-	start=$(date +%s) runs=0 bad=0
-	while [ $(($(date +%s) - start)) -lt $GROW ]; do
-		redis-benchmark -p "$port" -q -n 5000 -c 10 -d 64 -r 100000000 -t set >bench.out 2>&1 ||
-			bad=$((bad + 1))
-		grep -qi 'error' bench.out && bad=$((bad + 1))
-		runs=$((runs + 1))
-		sleep 0.5
-	done
+	bursts -d 64 -t set
 	keys=$(redis-cli -p "$port" dbsize)
 	is "$bad" 0 "redis-benchmark: $runs bursts of 5000 SETs on random keys, no error"
 	ok "$([ "$keys" -ge $((runs * 4000)) ]; echo $?)" "the keyspace grows ($keys keys)"
@@ -163,15 +169,7 @@ else
 	# The same load with keys that expire after 2 s: the keyspace turns over.
 	redis_start expire
 	ok $? "redis answers again (port $port)"
-	start=$(date +%s) runs=0 bad=0
-	while [ $(($(date +%s) - start)) -lt $GROW ]; do
-		redis-benchmark -p "$port" -q -n 5000 -c 10 -r 100000000 \
-			SET 'key:__rand_int__' 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' EX 2 \
-			>bench.out 2>&1 || bad=$((bad + 1))
-		grep -qi 'error' bench.out && bad=$((bad + 1))
-		runs=$((runs + 1))
-		sleep 0.5
-	done
+	bursts SET 'key:__rand_int__' "$(printf '%064d' 0)" EX 2
 	keys=$(redis-cli -p "$port" dbsize)
 	is "$bad" 0 "redis-benchmark: $runs bursts of 5000 SETs with a 2-s expiry, no error"
 	ok "$([ "$keys" -le 30000 ]; echo $?)" "the keyspace stays bounded ($keys keys)"
