@@ -438,62 +438,55 @@ static int by_live_desc(const void *a, const void *b, void *ctx)
  * tracked heap (allocator overhead and fragmentation), extrapolated. */
 static void time_to_limit(const struct hc_model *m, size_t w0, struct hc_detect *d, double *scratch)
 {
-	size_t n = 0;
+	size_t n = 0, nover = 0, nrss = 0;
 	double x[HC_MAX_WINDOWS], y[HC_MAX_WINDOWS], swing[HC_MAX_WINDOWS], over[HC_MAX_WINDOWS];
-	double ox[HC_MAX_WINDOWS], oy[HC_MAX_WINDOWS];
-	size_t nover = 0;
+	double rss[HC_MAX_WINDOWS], resid[HC_MAX_WINDOWS];
 	for (size_t w = w0; w < m->nwin; w++) {
 		x[n] = m->win[w].t;
 		y[n] = m->win[w].heap_min;
+		rss[n] = m->win[w].rss_max;
+		nrss += rss[n] > 0;
 		swing[n++] = m->win[w].heap_max - m->win[w].heap_min;
-		if (w >= m->nwin - (m->nwin - w0 + 1) / 2 && m->win[w].rss_max > 0) {
-			ox[nover] = m->win[w].t;
-			oy[nover] = fmax(0, m->win[w].rss_max - m->win[w].heap_max);
-			over[nover] = oy[nover];
-			nover++;
-		}
+		if (w >= m->nwin - (m->nwin - w0 + 2) / 3 && m->win[w].rss_max > 0)
+			over[nover++] = fmax(0, m->win[w].rss_max - m->win[w].heap_max);
 	}
-	struct hc_trend t;
+	struct hc_trend t, tr;
 	if (!d->limit || n < MIN_WINDOWS || hc_trend_test(x, y, n, scratch, &t))
 		return;
 	d->heap_slope = t.slope;
 	d->swing = hc_median(swing, n);
-	/* What RSS holds beyond the heap grows with it when blocks are small
-	 * (the allocator's headers, the shim's own tables): a significant rise
-	 * of it over the last half is added to the slope; a fall (slack being
-	 * used up) is not extrapolated. */
-	struct hc_trend ot;
-	double oslope = 0, oslope_lo = 0, oslope_hi = 0;
-	if (nover >= 6 && !hc_trend_test(ox, oy, nover, scratch, &ot) && ot.slope_lo > 0) {
-		oslope = ot.slope;
-		oslope_lo = ot.slope_lo;
-		oslope_hi = ot.slope_hi;
-	}
+	d->overhead = nover ? hc_median(over, nover) : 0;
 	double tn = x[n - 1];
-	/* the overhead now: its median over the last half, moved along its
-	 * slope from the middle of that half to the last window */
-	d->overhead = nover ? hc_median(over, nover) + oslope * (tn - (ox[0] + ox[nover - 1]) / 2)
-			    : 0;
-	double resid[HC_MAX_WINDOWS];
 	for (size_t i = 0; i < n; i++)
 		resid[i] = y[i] - t.slope * x[i];
-	double intercept = hc_median(resid, n);
-	t.slope += oslope;
-	t.slope_lo += oslope_lo;
-	t.slope_hi += oslope_hi;
-	double room = d->limit - (intercept + (t.slope - oslope) * tn + d->swing + d->overhead);
-	if (t.slope_lo <= 0)
+	double level = hc_median(resid, n) + t.slope * tn + d->swing + d->overhead;
+	double slope = t.slope, lo = t.slope_lo, hi = t.slope_hi;
+	/* RSS itself, where every window has it: it grows faster than the heap
+	 * when blocks are small (the allocator's headers, the shim's tables,
+	 * whose doublings a fit over the whole span averages out), slower
+	 * while freed memory is reused. Out-of-memory follows RSS; the heap
+	 * bounds it from below in the long run. So each figure is the larger. */
+	if (nrss == n && !hc_trend_test(x, rss, n, scratch, &tr)) {
+		for (size_t i = 0; i < n; i++)
+			resid[i] = rss[i] - tr.slope * x[i];
+		level = fmax(level, hc_median(resid, n) + tr.slope * tn + d->swing);
+		slope = fmax(slope, tr.slope);
+		lo = fmax(lo, tr.slope_lo);
+		hi = fmax(hi, tr.slope_hi);
+	}
+	double room = d->limit - level;
+	if (lo <= 0 || t.slope_lo <= 0)
 		return; /* not growing significantly: no time to speak of */
 	/* A negative room gives a time in the past: when the peak envelope
 	 * crossed the limit already. */
 	d->ttl_known = 1;
-	d->ttl_s = tn + room / t.slope;
-	d->ttl_lo_s = tn + room / fmax(t.slope_hi, t.slope);
-	d->ttl_hi_s = tn + room / t.slope_lo;
+	d->ttl_s = tn + room / slope;
+	d->ttl_lo_s = tn + room / fmax(hi, slope);
+	d->ttl_hi_s = tn + room / lo;
 	if (room < 0) { /* in the past, the slower slope gives the earlier time */
-		double lo = d->ttl_lo_s;
+		double lo_s = d->ttl_lo_s;
 		d->ttl_lo_s = d->ttl_hi_s;
-		d->ttl_hi_s = lo;
+		d->ttl_hi_s = lo_s;
 	}
 }
 

@@ -1056,15 +1056,6 @@ static void choose_horizons(struct hc_model *m)
 				break;
 			}
 		s->horizon_s = s->hidx >= 0 ? m->ladder[s->hidx] : m->ladder[HC_NHORIZON - 1];
-		if (getenv("HC_DEBUG_HORIZON")) {
-			fprintf(stderr, "site %zu hidx %d live %.0f:", i, s->hidx, s->live_at_end);
-			for (int j = 0; j < HC_NHORIZON; j++)
-				fprintf(stderr, " %.1f:%.0f/%.0f", m->ladder[j], s->died[j], s->censored[j]);
-			fputc('\n', stderr);
-			for (size_t w = 0; s->aged_min && w < m->nwin; w++)
-				fprintf(stderr, " %.0f", s->aged_min[w * HC_NHORIZON]);
-			fputc('\n', stderr);
-		}
 		for (uint32_t d = 0; d < s->nchain; d++) {
 			struct hc_node *x = &m->nodes[s->chain[d]];
 			if (s->hidx < 0) {
