@@ -73,7 +73,7 @@ struct hc_node {
 	uint64_t frame;       /* this node's outermost frame */
 	uint32_t site;        /* a site whose stack this node covers (display) */
 	uint32_t nsites;      /* sites under it */
-	double live, aged;    /* pass 3 running values */
+	double live;          /* pass 3 running value */
 	int dirty;
 	double *live_min, *live_max, *aged_min, *alloc, *retained; /* per window */
 	double horizon_s;     /* the largest sound horizon among its sites */
