@@ -356,11 +356,16 @@ static uint32_t displaced(const struct hc_model *m, uint32_t xi, size_t w0, doub
 		if (floor_slope_of(m, m->nodes[up].live_min, w, scratch, 1) < SLOWDOWN * x->slope)
 			return up;
 	/* and the whole heap: a site refilling a cache that another site
-	 * filled shares no frame with it */
+	 * filled may share no frame with it */
 	double heap[HC_MAX_WINDOWS];
 	for (size_t k = 0; k < m->nwin; k++)
 		heap[k] = m->win[k].heap_min;
 	if (floor_slope_of(m, heap, w, scratch, 1) < SLOWDOWN * x->slope)
+		return UINT32_MAX;
+	/* and, for growth of aged bytes, every site's aged bytes together:
+	 * free of the churn that blurs the heap's trough, they show a refill
+	 * taking the place of a fill made elsewhere */
+	if (x->r1 && floor_slope_of(m, m->aged_total, w, scratch, 1) < SLOWDOWN * x->slope)
 		return UINT32_MAX;
 	return 0;
 }
@@ -664,9 +669,10 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 		} else if (up == UINT32_MAX) {
 			x->verdict = HC_VERDICT_NONE;
 			snprintf(x->why, sizeof(x->why),
-				 "its live floor rises %s, but the heap's does not grow with it: "
-				 "its blocks take the place of others' (a cache filled from one "
-				 "place and refilled from another)", c);
+				 "it grows %s, but the process's retained set (the heap's "
+				 "trough, every site's aged bytes) does not grow with it: its "
+				 "blocks take the place of others' (a cache filled from one "
+				 "place and refilled from another)", a);
 		} else if (up) {
 			x->verdict = HC_VERDICT_NONE;
 			snprintf(x->why, sizeof(x->why),
