@@ -120,8 +120,8 @@ static double onset(const struct hc_model *m, const struct hc_node *x)
  * the windows from `from_w` (the onset, or onset plus the horizon), each of
  * at least 6 windows. A segment counts when its slope's lower bound ×
  * horizon reaches the budget and growth is steady; the p-value is the
- * smallest over counting segments × 20 (Bonferroni over 5 segments at 4
- * resolutions), 1 when none counts. */
+ * smallest over counting segments times the number of tests made (up to
+ * 5 segments at 4 resolutions: Bonferroni), 1 when none counts. */
 struct segtrend {
 	double p, slope, slope_lo, slope_hi;
 	size_t longest; /* windows in the longest segment tested */
@@ -135,7 +135,8 @@ static void seg_trend(const struct hc_detect_opts *o, const struct series *s0, s
 	r->p = 1;
 	r->slope = r->slope_lo = r->slope_hi = 0;
 	r->longest = 0;
-	int best = 0;
+	int best = 0, tests = 0;
+	double pmin = 1;
 	/* At the windows' own resolution, and at 2, 4 and 8 windows a point (the
 	 * least of each group, grouped from the end): a leak in steps several
 	 * windows apart is a staircase whose flat treads the autocorrelation
@@ -168,6 +169,7 @@ static void seg_trend(const struct hc_detect_opts *o, const struct series *s0, s
 			struct hc_trend t;
 			if (hc_trend_test(s->x + from, s->y + from, n, s->scratch, &t))
 				continue;
+			tests++;
 			if (n * k > r->longest)
 				r->longest = n * k;
 			if (!best && k == 1 && (part == 0 || t.slope > r->slope)) {
@@ -179,8 +181,8 @@ static void seg_trend(const struct hc_detect_opts *o, const struct series *s0, s
 				continue;
 			if (!steady(s, from, n, t.slope))
 				continue;
-			if (t.p_up * 20 < r->p) {
-				r->p = t.p_up * 20;
+			if (t.p_up < pmin) {
+				pmin = t.p_up;
 				r->slope = t.slope;
 				r->slope_lo = t.slope_lo;
 				r->slope_hi = t.slope_hi;
@@ -188,8 +190,7 @@ static void seg_trend(const struct hc_detect_opts *o, const struct series *s0, s
 			}
 		}
 	}
-	if (r->p > 1)
-		r->p = 1;
+	r->p = best ? fmin(1, pmin * tests) : 1;
 }
 
 /* R1 on one node: the floor of aged live bytes after warm-up; the extra

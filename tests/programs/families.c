@@ -19,6 +19,9 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#define WHEEL_CAP 4096
+#include "gen.h"
+
 #define TICK_NS 10000000L /* a step every 10 ms of real time */
 /* The budget's rate with the analyzer's defaults: 64 MiB a day. */
 #define THRESHOLD_BPS (64.0 * 1024 * 1024 / 86400)
@@ -37,23 +40,11 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* --- randomness: splitmix64 ---------------------------------------------- */
+/* --- randomness (gen.h), short names ------------------------------------------ */
 
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double unit(struct rng *r) { return (rnd(r) >> 11) * 0x1p-53; }
-static double uni(struct rng *r, double lo, double hi) { return lo + (hi - lo) * unit(r); }
-static uint64_t below(struct rng *r, uint64_t n) { return n ? rnd(r) % n : 0; }
+static double unit(struct rng *r) { return rng_unit(r); }
+static double uni(struct rng *r, double lo, double hi) { return rng_range(r, lo, hi); }
+static uint64_t below(struct rng *r, uint64_t n) { return rng_below(r, n); }
 
 /* ln and exp without libm (the test programs link no -lm) */
 static double ln(double x)
@@ -195,29 +186,7 @@ static struct blk *mk(void *p, size_t n)
 	return b;
 }
 
-/* --- background churn: a timing wheel frees blocks 10..150 ms later ------- */
-
-#define WHEEL 16
-#define WHEEL_CAP 4096
-static void **wheel[WHEEL];
-static unsigned wheel_n[WHEEL], wheel_now;
-
-static void wheel_put(void *p, unsigned ticks)
-{
-	unsigned s = (wheel_now + ticks) % WHEEL;
-	if (wheel_n[s] == WHEEL_CAP)
-		free(p);
-	else
-		wheel[s][wheel_n[s]++] = p;
-}
-
-static void wheel_turn(void)
-{
-	unsigned s = ++wheel_now % WHEEL;
-	for (unsigned i = 0; i < wheel_n[s]; i++)
-		free(wheel[s][i]);
-	wheel_n[s] = 0;
-}
+/* --- background churn: the timing wheel (gen.h) frees blocks 10..150 ms later */
 
 /* events due this tick for a rate per virtual second */
 static double speed = 1;
@@ -820,8 +789,6 @@ int main(int argc, char **argv)
 	run.s = seed ^ 0x5851f42d4c957f2dULL;
 	churn.s = seed ^ 0x14057b7ef767814fULL;
 	churn_rate = logu(&prm, 300, 5000);
-	for (int i = 0; i < WHEEL; i++)
-		wheel[i] = map(WHEEL_CAP * sizeof(void *));
 	set_init(&kept, 1 << 24);
 	set_init(&tmp, 16);
 	f->init();
@@ -841,20 +808,10 @@ int main(int argc, char **argv)
 	next = t0;
 	double t;
 	while ((t = since(&t0) * speed) < run_s) {
-		wheel_turn();
+		wheel_advance();
 		fam_background_churn();
 		f->step(t);
-		next.tv_nsec += TICK_NS;
-		if (next.tv_nsec >= 1000000000L) {
-			next.tv_nsec -= 1000000000L;
-			next.tv_sec++;
-		}
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - next.tv_sec) * 1000000000L + now.tv_nsec - next.tv_nsec > 10 * TICK_NS)
-			next = now;
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-			;
+		tick_wait(&next, TICK_NS);
 	}
 	if (f->init == xthread_init) {
 		pthread_mutex_lock(&xq_lock);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "gen.h"
+
 #define TICK_NS 10000000L /* one step of work every 10 ms, asleep in between */
 
 /* The allocation sites must stay separate named functions in the binary:
@@ -36,27 +38,6 @@ struct blk *shape_slots[SLOTS_MAX];
 size_t shape_live_bytes, shape_live_blocks;
 
 static void *volatile sink; /* keeps malloc+free pairs from being elided */
-
-/* --- randomness: splitmix64, seeded from SEED only ------------------------ */
-
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rng_below(struct rng *r, uint64_t n) { return rng_next(r) % n; }
-static double rng_unit(struct rng *r) { return (rng_next(r) >> 11) * 0x1p-53; }
-static double rng_range(struct rng *r, double lo, double hi)
-{
-	return lo + (hi - lo) * rng_unit(r);
-}
 
 static struct rng param_rng, shape_rng, churn_rng;
 
@@ -149,29 +130,8 @@ static void grow_to(double target, alloc_fn *alloc, size_t base)
 
 /* --- background churn: every shape runs on top of it --------------------- */
 
-/* A timing wheel of 10 ms slots frees churn blocks 10..150 ms after their
- * allocation; a full slot (never at these rates) frees at once instead. */
-#define WHEEL_SLOTS 16
-#define WHEEL_CAP 1024
-static void *wheel[WHEEL_SLOTS][WHEEL_CAP];
-static unsigned wheel_n[WHEEL_SLOTS], wheel_now;
-
-static void wheel_put(void *p, unsigned ticks)
-{
-	unsigned s = (wheel_now + ticks) % WHEEL_SLOTS;
-	if (wheel_n[s] == WHEEL_CAP)
-		free(p);
-	else
-		wheel[s][wheel_n[s]++] = p;
-}
-
-static void wheel_advance(void)
-{
-	unsigned s = ++wheel_now % WHEEL_SLOTS;
-	for (unsigned i = 0; i < wheel_n[s]; i++)
-		free(wheel[s][i]);
-	wheel_n[s] = 0;
-}
+/* The timing wheel (gen.h): 10-ms slots free churn blocks 10..150 ms after
+ * their allocation. */
 
 static double churn_rate; /* allocations per second, 2000..4000 per seed */
 
@@ -526,19 +486,7 @@ int main(int argc, char **argv)
 		wheel_advance();
 		background_churn();
 		shape->step(t);
-		/* Absolute deadlines keep the tick rate; after a long stall
-		 * (a loaded machine) start afresh rather than catch up. */
-		next.tv_nsec += TICK_NS;
-		if (next.tv_nsec >= 1000000000L) {
-			next.tv_nsec -= 1000000000L;
-			next.tv_sec++;
-		}
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - next.tv_sec) * 1000000000L + now.tv_nsec - next.tv_nsec > 10 * TICK_NS)
-			next = now;
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-			;
+		tick_wait(&next, TICK_NS);
 	}
 
 	if (getenv("SHAPES_VERBOSE") && !strcmp(getenv("SHAPES_VERBOSE"), "1"))
