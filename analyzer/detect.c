@@ -373,7 +373,8 @@ static uint32_t displaced(const struct hc_model *m, uint32_t xi, size_t w0, doub
 
 /* One step after warm-up: the live floor rose by 1 MiB or more (and by what
  * the budget allows over the span), at least half of it from one window to
- * the next, held to the end, and the heap's trough rose with it. A table
+ * the next (two windows past warm-up or later), held to the end, and the
+ * heap's trough rose with it. A table
  * that doubles once in the run, or a load in mid-run: no trend test can
  * call one step, and nothing should hide it either. Returns the window of
  * the step (0: none) and the rise. */
@@ -391,7 +392,10 @@ static size_t one_step(const struct hc_model *m, const struct hc_detect_opts *o,
 			jump = x->live_min[w] - x->live_min[w - 1];
 			at = w;
 		}
-	if (jump < 0.5 * total || m->win[last].heap_min - m->win[w0 - 1].heap_min < 0.5 * jump)
+	/* two windows after warm-up before it at least: a rise that ends
+	 * right after warm-up is the end of warm-up, not a step */
+	if (at < w0 + 2 || jump < 0.5 * total ||
+	    m->win[last].heap_min - m->win[w0 - 1].heap_min < 0.5 * jump)
 		return 0;
 	for (size_t w = at; w <= last; w++)
 		if (x->live_min[w] < x->live_min[at] - 0.25 * jump)
