@@ -443,9 +443,11 @@ static int by_live_desc(const void *a, const void *b, void *ctx)
 	return (x->peak < y->peak) - (x->peak > y->peak);
 }
 
-/* Time to limit: the heap's trough trend, plus the typical swing within a
- * window (out-of-memory happens at peaks), plus what RSS holds beyond the
- * tracked heap (allocator overhead and fragmentation), extrapolated. */
+/* Time to limit, for the program's own memory (RSS less the shim's): the
+ * heap's trough trend, plus the typical swing within a window
+ * (out-of-memory happens at peaks), plus what RSS holds beyond the tracked
+ * heap (allocator overhead and fragmentation), extrapolated; and RSS's own
+ * trend, where it is faster. */
 static void time_to_limit(const struct hc_model *m, size_t w0, struct hc_detect *d, double *scratch)
 {
 	size_t n = 0, nover = 0, nrss = 0;
@@ -454,11 +456,11 @@ static void time_to_limit(const struct hc_model *m, size_t w0, struct hc_detect 
 	for (size_t w = w0; w < m->nwin; w++) {
 		x[n] = m->win[w].t;
 		y[n] = m->win[w].heap_min;
-		rss[n] = m->win[w].rss_max;
+		rss[n] = m->win[w].own_rss_max;
 		nrss += rss[n] > 0;
 		swing[n++] = m->win[w].heap_max - m->win[w].heap_min;
-		if (w >= m->nwin - (m->nwin - w0 + 2) / 3 && m->win[w].rss_max > 0)
-			over[nover++] = fmax(0, m->win[w].rss_max - m->win[w].heap_max);
+		if (w >= m->nwin - (m->nwin - w0 + 2) / 3 && m->win[w].own_rss_max > 0)
+			over[nover++] = fmax(0, m->win[w].own_rss_max - m->win[w].heap_max);
 	}
 	struct hc_trend t, tr;
 	if (!d->limit || n < MIN_WINDOWS || hc_trend_test(x, y, n, scratch, &t))
@@ -471,11 +473,12 @@ static void time_to_limit(const struct hc_model *m, size_t w0, struct hc_detect 
 		resid[i] = y[i] - t.slope * x[i];
 	double level = hc_median(resid, n) + t.slope * tn + d->swing + d->overhead;
 	double slope = t.slope, lo = t.slope_lo, hi = t.slope_hi;
-	/* RSS itself, where every window has it: it grows faster than the heap
-	 * when blocks are small (the allocator's headers, the shim's tables,
-	 * whose doublings a fit over the whole span averages out), slower
-	 * while freed memory is reused. Out-of-memory follows RSS; the heap
-	 * bounds it from below in the long run. So each figure is the larger. */
+	/* RSS itself, where every window has it, less the shim's own memory
+	 * (its tables double in steps no trend foresees, and the program does
+	 * not hold them when it runs untraced): it grows faster than the heap
+	 * when blocks are small (the allocator's headers), slower while freed
+	 * memory is reused. Out-of-memory follows RSS; the heap bounds it from
+	 * below in the long run. So each figure is the larger. */
 	if (nrss == n && !hc_trend_test(x, rss, n, scratch, &tr)) {
 		for (size_t i = 0; i < n; i++)
 			resid[i] = rss[i] - tr.slope * x[i];

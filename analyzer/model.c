@@ -358,7 +358,7 @@ static int pass1(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 			return -ENOMEM;
 		m->snaps[m->nsnaps++] = (struct hc_snap){
 			(double)s.ts / 1e9, (double)s.rss_bytes, (double)s.heap_live_bytes,
-			s.total_allocs, s.total_frees};
+			(double)s.shim_bytes, s.total_allocs, s.total_frees};
 	} else if (rec->type == HC_REC_EXIT && m->exit_s < 0) {
 		struct hc_exit_rec e;
 		if (hc_decode_exit(rec, &e))
@@ -671,11 +671,13 @@ static void build_windows(struct hc_model *m)
 		x->heap_min = INFINITY;
 		x->heap_max = 0;
 		x->rss_max = 0;
+		x->own_rss_max = 0;
 		for (size_t k = x->first; k <= x->last; k++) {
 			x->t += m->snaps[k].t;
 			x->heap_min = fmin(x->heap_min, m->snaps[k].heap_live);
 			x->heap_max = fmax(x->heap_max, m->snaps[k].heap_live);
 			x->rss_max = fmax(x->rss_max, m->snaps[k].rss);
+			x->own_rss_max = fmax(x->own_rss_max, m->snaps[k].rss - m->snaps[k].shim);
 		}
 		x->t /= (double)(x->last - x->first + 1);
 	}

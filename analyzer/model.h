@@ -35,6 +35,7 @@
 struct hc_snap {
 	double t;             /* seconds since the trace's start */
 	double rss, heap_live;
+	double shim;          /* the shim's own memory (in rss) */
 	uint64_t allocs, frees;
 };
 
@@ -65,6 +66,7 @@ struct hc_window {
 	double t0, t1, t;     /* bounds and mid time, seconds */
 	size_t first, last;   /* snapshot indices (inclusive) */
 	double heap_min, heap_max, rss_max;
+	double own_rss_max;   /* rss less the shim's own memory: the program's */
 };
 
 struct hc_node {

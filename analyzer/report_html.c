@@ -1301,11 +1301,12 @@ static void put_sentence(FILE *f, struct hc_analysis *a)
 			fputs("Possible memory leak: one allocation site grows", f);
 		else
 			fprintf(f, "Possible memory leak: %zu allocation sites grow", unsure);
-		fprintf(f, " (the fastest by %s per second), but only one of the two tests "
-			   "confirms it", hc_fmt_bytes(b1, sizeof(b1), top->slope));
+		fprintf(f, " (the fastest by %s per second), but the tests cannot confirm "
+			   "it yet (why, and what would settle it, below)",
+			hc_fmt_bytes(b1, sizeof(b1), top->slope));
 		put_limit_clause(f, a, 1);
 	} else if (d->verdict == HC_VERDICT_INCONCLUSIVE) {
-		fputs("Not enough data: ", f);
+		fputs("Inconclusive: ", f);
 		esc(f, d->reason);
 	} else {
 		fputs("No memory leak: no allocation site's retained memory keeps growing", f);

@@ -228,16 +228,19 @@ void hc_report_json(FILE *f, struct hc_analysis *a)
 	}
 	hc_json_object(&j, "windows");
 	double t[HC_MAX_WINDOWS], lo[HC_MAX_WINDOWS], hi[HC_MAX_WINDOWS], rss[HC_MAX_WINDOWS];
+	double own[HC_MAX_WINDOWS];
 	for (size_t i = 0; i < m->nwin; i++) {
 		t[i] = m->win[i].t;
 		lo[i] = m->win[i].heap_min;
 		hi[i] = m->win[i].heap_max;
 		rss[i] = m->win[i].rss_max;
+		own[i] = m->win[i].own_rss_max;
 	}
 	series(&j, "time_s", t, m->nwin);
 	series(&j, "heap_min_bytes", lo, m->nwin);
 	series(&j, "heap_max_bytes", hi, m->nwin);
 	series(&j, "rss_max_bytes", rss, m->nwin);
+	series(&j, "program_rss_max_bytes", own, m->nwin);
 	hc_json_end(&j);
 	hc_json_array(&j, "sites");
 	for (size_t i = 0; i < d->nfindings; i++)

@@ -170,7 +170,8 @@ static void verdict_line(FILE *f, struct hc_analysis *a, const struct style *st)
 			fprintf(f, "  and %zu inconclusive\n", unsure);
 	} else if (d->verdict == HC_VERDICT_INCONCLUSIVE) {
 		fprintf(f, "%s%sINCONCLUSIVE%s: %s\n", st->bold, st->yellow, st->off,
-			d->nfindings ? "growth that one rule alone sees (below)" : d->reason);
+			d->nfindings ? "growth the rules cannot confirm yet (below, with why)"
+				     : d->reason);
 	} else {
 		fprintf(f, "%s%sPASS%s: no allocation site's retained set keeps growing\n", st->bold,
 			st->green, st->off);

@@ -8,7 +8,8 @@
 #
 # usage: tests/eval-detect.sh [-n CASES] [-s SEED] [-j JOBS] [-x SPEED]
 #                             [-m MIN_S] [-M MAX_S] [-f "FAMILIES"] [-o DIR]
-#        tests/eval-detect.sh -r DIR   (the same cases' traces analysed again)
+#        tests/eval-detect.sh -r DIR   (the same cases' traces analysed again;
+#                                       rebuilt programs lose their symbols)
 #   CASES cases (default 200), families taken in turn; run lengths uniform in
 #   [MIN_S, MAX_S] seconds of virtual time (15..180), run SPEED times faster
 #   (4) with the interval, promotion age and horizon scaled alike; JOBS at
@@ -39,14 +40,15 @@ if [ "${1:-}" = --case ] || [ "${1:-}" = --analyze ]; then
 		{ echo "case $i: $fam seed $seed did not run" >&2; exit 0; }
 	"$HC" report -f json --horizon "$horizon" "$dir/$i.hct" >"$dir/$i.json" 2>"$dir/$i.err"
 	# Time to limit, on the C leaks that grow linearly, against what
-	# happened: the limit is the RSS the process reached at its end, the
-	# estimate is made from the first 60% of the trace (a trace cut short
-	# reads as far as it goes), the truth is when RSS first reached it.
-	# Judged only where RSS grew by 4 MiB and a fifth after the cut: below
-	# that, RSS is the allocator's noise, not the leak.
+	# happened: the limit is the RSS the program reached at its end (less
+	# the shim's own memory, as the estimate counts it), the estimate is
+	# made from the first 60% of the trace (a trace cut short reads as far
+	# as it goes), the truth is when that RSS first reached it. Judged only
+	# where it grew by 4 MiB and a fifth after the cut: below that, RSS is
+	# the allocator's noise, not the leak.
 	case $fam in steady | slow | mixed | doubling | xthread | multi | hidden)
-		limit=$(jq '.windows.rss_max_bytes | last' "$dir/$i.json")
-		truth=$(jq --argjson l "$limit" '[.windows.time_s, .windows.rss_max_bytes] | transpose |
+		limit=$(jq '.windows.program_rss_max_bytes | last' "$dir/$i.json")
+		truth=$(jq --argjson l "$limit" '[.windows.time_s, .windows.program_rss_max_bytes] | transpose |
 			map(select(.[1] >= $l)) | first | .[0]' "$dir/$i.json")
 		size=$(wc -c <"$dir/$i.hct")
 		head -c $((size * 6 / 10)) "$dir/$i.hct" >"$dir/$i.part.hct"
@@ -55,7 +57,7 @@ if [ "${1:-}" = --case ] || [ "${1:-}" = --analyze ]; then
 		rm -f "$dir/$i.part.hct"
 		cut=$(jq '.trace.analysis_end_s' "$dir/$i.ttl.json")
 		jq -r --argjson c "$cut" --argjson l "$limit" --argjson tr "$truth" '
-			[.windows.time_s, .windows.rss_max_bytes] | transpose |
+			[.windows.time_s, .windows.program_rss_max_bytes] | transpose |
 			map(select(.[0] <= $c)) | last[1] as $r |
 			if $l - $r >= ([4194304, 0.2 * $l] | max) then $tr else "small" end' \
 			"$dir/$i.json" >"$dir/$i.ttltruth"

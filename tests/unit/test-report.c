@@ -233,7 +233,8 @@ static const char golden_complete[] =
 	"    \"time_s\": [],\n"
 	"    \"heap_min_bytes\": [],\n"
 	"    \"heap_max_bytes\": [],\n"
-	"    \"rss_max_bytes\": []\n"
+	"    \"rss_max_bytes\": [],\n"
+	"    \"program_rss_max_bytes\": []\n"
 	"  },\n"
 	"  \"sites\": []\n"
 	"}\n";
