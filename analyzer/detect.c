@@ -193,6 +193,17 @@ static void seg_trend(const struct hc_detect_opts *o, const struct series *s0, s
 	r->p = best ? fmin(1, pmin * tests) : 1;
 }
 
+/* s: a floor over the windows from w0, at their mid times. */
+static void fill_series(const struct hc_model *m, size_t w0, const double *floor,
+			struct series *s)
+{
+	s->n = 0;
+	for (size_t w = w0; w < m->nwin; w++) {
+		s->x[s->n] = m->win[w].t;
+		s->y[s->n++] = floor[w];
+	}
+}
+
 /* R1 on one node: the floor of aged live bytes after warm-up; the extra
  * segment starts where aged bytes of a leak starting at the onset show
  * (onset + horizon). Sets x->p, slope and interval; returns the windows
@@ -200,11 +211,7 @@ static void seg_trend(const struct hc_detect_opts *o, const struct series *s0, s
 static size_t rule1(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
 		    struct hc_node *x, struct series *s)
 {
-	s->n = 0;
-	for (size_t w = w0; w < m->nwin; w++) {
-		s->x[s->n] = m->win[w].t;
-		s->y[s->n++] = x->aged_min[w];
-	}
+	fill_series(m, w0, x->aged_min, s);
 	size_t since = x->onset_s >= 0 ? m->nwin - window_from(m, w0, x->onset_s + x->horizon_s) : 0;
 	struct segtrend r;
 	seg_trend(o, s, since, 4, &r);
@@ -238,11 +245,7 @@ static int sawtooth(const struct series *s)
 static void live_trend(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
 		       struct hc_node *x, struct series *s)
 {
-	s->n = 0;
-	for (size_t w = w0; w < m->nwin; w++) {
-		s->x[s->n] = m->win[w].t;
-		s->y[s->n++] = x->live_min[w];
-	}
+	fill_series(m, w0, x->live_min, s);
 	size_t since = x->onset_s >= 0 ? m->nwin - window_from(m, w0, x->onset_s) : 0;
 	struct segtrend r;
 	seg_trend(o, s, since, 4, &r);

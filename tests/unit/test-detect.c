@@ -233,6 +233,15 @@ static struct hc_node *site_node(struct hc_model *m, uint32_t site)
 	return s->nchain ? &m->nodes[s->chain[s->nchain - 1]] : NULL;
 }
 
+/* Writes the simulation's trace and analyses it: the whole-stack node of
+ * `site`. */
+static struct hc_node *judge(struct sim *s, uint32_t site, struct hc_model *m, struct hc_detect *d)
+{
+	sim_write(s, path);
+	analyse(m, d);
+	return site_node(m, site);
+}
+
 static void done(struct hc_model *m, struct hc_detect *d)
 {
 	hc_detect_release(d);
@@ -252,11 +261,9 @@ static void test_mixed(void)
 		double evict = unit() < 0.1 ? t + 5 + unit() * (100 - t) : -1;
 		sim_alloc(&s, 1, 1000, t, evict < 100 ? evict : -1);
 	}
-	sim_write(&s, path);
 	struct hc_model m;
 	struct hc_detect d;
-	analyse(&m, &d);
-	struct hc_node *x = site_node(&m, 1);
+	struct hc_node *x = judge(&s, 1, &m, &d);
 	is_int(d.verdict, HC_VERDICT_LEAK, "mixed lifetimes, 10%% evicted: LEAK");
 	ok(x && x->verdict == HC_VERDICT_LEAK, "at its site (%s)", x ? x->why : "");
 	ok(fabs(m.sites[1].horizon_s - 5.0) < 1e-9, "its horizon is the shortest rung, 5 s (%.2f s)",
@@ -273,10 +280,9 @@ static void test_sawtooth(void)
 	sim_init(&s, 100, 1, 2);
 	for (double t = 0.05; t < 100; t += 0.05)
 		sim_alloc(&s, 2, 1000, t, t < 90 ? 30 * ceil(t / 30 + 1e-9) : -1);
-	sim_write(&s, path);
 	struct hc_model m;
 	struct hc_detect d;
-	analyse(&m, &d);
+	judge(&s, 0, &m, &d);
 	is_int(d.verdict, HC_VERDICT_NONE, "a sawtooth of three collections: PASS (%s)", d.reason);
 	ok(m.sites[2].hidx < 0 || m.sites[2].horizon_s > 30,
 	   "its horizon passes its blocks' lives (rung %d, %.1f s)", m.sites[2].hidx,
@@ -292,10 +298,9 @@ static void test_lru(void)
 	sim_init(&s, 100, 1, 2);
 	for (double t = 0.05; t < 100; t += 0.1)
 		sim_alloc(&s, 3, 2000, t, t + 10 < 100 ? t + 10 : -1);
-	sim_write(&s, path);
 	struct hc_model m;
 	struct hc_detect d;
-	analyse(&m, &d);
+	judge(&s, 0, &m, &d);
 	is_int(d.verdict, HC_VERDICT_NONE, "an LRU at capacity: PASS");
 	ok(m.sites[3].hidx >= 0 && m.sites[3].horizon_s > 10 && m.sites[3].horizon_s < 20,
 	   "its horizon is the first rung past 10 s (%.1f s)", m.sites[3].horizon_s);
@@ -321,11 +326,9 @@ static void test_displacement(void)
 		s.b[idx[k]].free = t;
 		idx[k] = (size_t)(sim_alloc(&s, 5, 1500, t, -1) - s.b);
 	}
-	sim_write(&s, path);
 	struct hc_model m;
 	struct hc_detect d;
-	analyse(&m, &d);
-	struct hc_node *x = site_node(&m, 5);
+	struct hc_node *x = judge(&s, 5, &m, &d);
 	is_int(d.verdict, HC_VERDICT_NONE, "a refill displacing a fill: PASS");
 	ok(x && strstr(x->why, "take the place"), "the refill says why (%s)", x ? x->why : "");
 	done(&m, &d);
@@ -339,11 +342,9 @@ static void test_short(void)
 	sim_init(&s, 6, 0.1, 2);
 	for (double t = 0.005; t < 6; t += 0.01)
 		sim_alloc(&s, 1, 10000, t, -1);
-	sim_write(&s, path);
 	struct hc_model m;
 	struct hc_detect d;
-	analyse(&m, &d);
-	struct hc_node *x = site_node(&m, 1);
+	struct hc_node *x = judge(&s, 1, &m, &d);
 	is_int(d.verdict, HC_VERDICT_INCONCLUSIVE, "6 s at 100 ms, promotion 2 s: INCONCLUSIVE");
 	ok(x && strstr(x->why, "--promote"), "it says to lower --promote (%s)", x ? x->why : "");
 	done(&m, &d);
@@ -357,11 +358,9 @@ static void test_staircase(void)
 	for (double t = 8; t < 100; t += 8)
 		for (int i = 0; i < 100; i++)
 			sim_alloc(&s, 6, 2000, t + 0.001 * i, -1);
-	sim_write(&s, path);
 	struct hc_model m;
 	struct hc_detect d;
-	analyse(&m, &d);
-	struct hc_node *x = site_node(&m, 6);
+	struct hc_node *x = judge(&s, 6, &m, &d);
 	is_int(d.verdict, HC_VERDICT_LEAK, "200 KB every 8 s: LEAK");
 	ok(x && fabs(x->slope - 25000) < 5000, "growth %.0f B/s, about 25 000", x ? x->slope : 0);
 	done(&m, &d);
@@ -374,11 +373,9 @@ static void test_onset(void)
 	sim_init(&s, 100, 1, 2);
 	for (double t = 0.05; t < 100; t += 0.1)
 		sim_alloc(&s, 7, 5000, t, t < 50 ? t + 0.01 : -1);
-	sim_write(&s, path);
 	struct hc_model m;
 	struct hc_detect d;
-	analyse(&m, &d);
-	struct hc_node *x = site_node(&m, 7);
+	struct hc_node *x = judge(&s, 7, &m, &d);
 	is_int(d.verdict, HC_VERDICT_LEAK, "a leak from 50 s of 100: LEAK");
 	ok(x && x->since_s >= 49 && x->since_s <= 51, "since %.1f s", x ? x->since_s : -1);
 	done(&m, &d);
@@ -393,10 +390,9 @@ static void test_heap_trough(void)
 	for (uint32_t k = 1; k <= 2000; k++)
 		for (double t = 0.001 * k; t < 100; t += 10)
 			sim_alloc(&s, k, 100, t, -1);
-	sim_write(&s, path);
 	struct hc_model m;
 	struct hc_detect d;
-	analyse(&m, &d);
+	judge(&s, 0, &m, &d);
 	is_int(d.verdict, HC_VERDICT_INCONCLUSIVE, "growth spread over 2000 small sites: INCONCLUSIVE");
 	ok(strstr(d.reason, "heap's trough rises") != NULL, "with the heap's figure (%s)", d.reason);
 	is_int((int)d.nfindings, 0, "and no site to blame");
