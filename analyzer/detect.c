@@ -366,9 +366,10 @@ static uint32_t displaced(const struct hc_model *m, uint32_t xi, size_t w0, doub
 		heap[k] = m->win[k].heap_min;
 	if (floor_slope_of(m, heap, w, scratch, 1) < SLOWDOWN * x->slope)
 		return UINT32_MAX;
-	/* and, for growth of aged bytes, every site's aged bytes together:
-	 * free of the churn that blurs the heap's trough, they show a refill
-	 * taking the place of a fill made elsewhere */
+	/* and, for growth of aged bytes, every site's bytes older than the
+	 * shortest horizon together (whatever each site's own horizon, or
+	 * none): free of the churn that blurs the heap's trough, they show a
+	 * refill taking the place of a fill made elsewhere */
 	if (x->r1 && floor_slope_of(m, m->aged_total, w, scratch, 1) < SLOWDOWN * x->slope)
 		return UINT32_MAX;
 	return 0;

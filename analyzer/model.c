@@ -1069,8 +1069,8 @@ static void choose_horizons(struct hc_model *m)
 			for (size_t w = 0; s->aged_min && w < m->nwin; w++)
 				x->aged_min[w] += s->aged_min[w * HC_NHORIZON + s->hidx];
 		}
-		for (size_t w = 0; s->hidx >= 0 && s->aged_min && w < m->nwin; w++)
-			m->aged_total[w] += s->aged_min[w * HC_NHORIZON + s->hidx];
+		for (size_t w = 0; s->aged_min && w < m->nwin; w++)
+			m->aged_total[w] += s->aged_min[w * HC_NHORIZON];
 	}
 	for (size_t i = 1; i < m->nnodes; i++)
 		if (m->nodes[i].horizon_s <= 0)

@@ -118,7 +118,9 @@ struct hc_model {
 	struct hc_window win[HC_MAX_WINDOWS];
 	size_t nwin;
 	double ladder[HC_NHORIZON]; /* age horizons tried, seconds, increasing */
-	double aged_total[HC_MAX_WINDOWS]; /* every followed site's aged floor, summed */
+	/* every followed site's bytes older than the shortest horizon, summed
+	 * (each site's floor): the process's long-lived bytes, free of churn */
+	double aged_total[HC_MAX_WINDOWS];
 	struct hc_node *nodes;     /* index 0 unused */
 	size_t nnodes;
 	uint64_t promoted_blocks;
