@@ -381,10 +381,20 @@ static void find_end(struct hc_model *m)
 	if (n >= 3 && m->sum.end_seen) {
 		double last = m->snaps[n - 1].heap_live;
 		double span = fmax(3 * m->interval_s, 0.05 * m->snaps[n - 1].t);
+		/* The final descent: from the end back to the first snapshot
+		 * (within the span) from which the heap halves, then on back
+		 * while it still rises going back. Not the highest point of the
+		 * span: a collection there, followed by new growth, is the
+		 * program's behaviour, not its teardown. */
 		size_t best = n - 1;
 		for (size_t j = n - 1; j-- > 0 && m->snaps[n - 1].t - m->snaps[j].t <= span;)
-			if (m->snaps[j].heap_live > m->snaps[best].heap_live)
+			if (m->snaps[j].heap_live - last >= 0.5 * m->snaps[j].heap_live) {
 				best = j;
+				break;
+			}
+		while (best != n - 1 && best > 0 && m->snaps[n - 1].t - m->snaps[best - 1].t <= span &&
+		       m->snaps[best - 1].heap_live >= m->snaps[best].heap_live)
+			best--;
 		double drop = m->snaps[best].heap_live - last;
 		if (best != n - 1 && drop >= 0.5 * m->snaps[best].heap_live && drop >= 65536) {
 			m->teardown = 1;

@@ -123,7 +123,7 @@ while read -r d i fam s secs sp; do
 		(if $t.sites == null then ($leaks | length) > 0
 		 else ($t.sites | map(. as $fn | $leaks | any(.frames[0].function == $fn)) | all) end) as $own |
 		([$leaks[] | select($t.sites == null or (.frames[0].function as $f | $t.sites | index($f))) | .growth_bytes_per_s] | add // 0) as $got |
-		[$t.family, (if $t.leak then "leak" else "benign" end), .verdict,
+		[$t.family, (if $t.excluded then "excluded" elif $t.leak then "leak" else "benign" end), .verdict,
 		 (if $t.leak and $own then 1 else 0 end),
 		 (if $t.leak and $got > 0 then (($got / ($t.rate * $sp)) - 1) * 100 | floor | tostring else "-" end),
 		 (if $t.family == "onset" and ([$leaks[] | .since_s] | length) > 0
@@ -144,6 +144,10 @@ done <"$dir/cases"
 
 awk -v speed="$speed" '
 function abs(x) { return x < 0 ? -x : x }
+$2 == "excluded" { # the draw is not of its family (families.py says why)
+	out[++nout] = sprintf("  left out: %s seed %s %s s (%s)", $1, $8, $9, $3)
+	next
+}
 {
 	fam[$1] = 1; kind[$1] = $2; n[$1]++; v[$1, $3]++
 	if ($2 == "leak") {
@@ -178,6 +182,7 @@ END {
 	if (nre) printf "rate error (|reported/true - 1|, %%): median %s, 90th %s, max %s over %d leaks\n", pct(re, nre, 0.5), pct(re, nre, 0.9), pct(re, nre, 1), nre
 	if (noe) printf "onset error (%% of the run): median %s, 90th %s, max %s over %d onset leaks\n", pct(oe, noe, 0.5), pct(oe, noe, 0.9), pct(oe, noe, 1), noe
 	if (nte) printf "time to limit error (%% of the time left at the estimate): median %s, 90th %s, max %s over %d; no estimate on %d\n", pct(te, nte, 0.5), pct(te, nte, 0.9), pct(te, nte, 1), nte, ttl_none
+	for (i = 1; i <= nout; i++) print out[i]
 	for (i = 1; i <= nmiss; i++) print miss[i]
 	for (i = 1; i <= nf; i++) print falses[i]
 	ok = fp == 0 && leak_pass == 0 && (leaks == 0 || found >= 0.98 * leaks)
