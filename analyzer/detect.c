@@ -375,35 +375,50 @@ static uint32_t displaced(const struct hc_model *m, uint32_t xi, size_t w0, doub
 	return 0;
 }
 
-/* One step after warm-up: the live floor rose by 1 MiB or more (and by what
- * the budget allows over the span), at least half of it from one window to
- * the next (two windows past warm-up or later), held to the end, and the
- * heap's trough rose with it. A table
- * that doubles once in the run, or a load in mid-run: no trend test can
- * call one step, and nothing should hide it either. Returns the window of
- * the step (0: none) and the rise. */
-static size_t one_step(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
-		       const struct hc_node *x, double *rise)
+/* Steps after warm-up: the live floor rose by 64 KiB or more (1 MiB for a
+ * single step; and by what the budget allows over the span), and most of
+ * it (60%) in a few steps of a fifth of the rise or more each, from one
+ * window to the next with flat windows on either side (not a ramp), each
+ * held to the end; the largest two windows past warm-up or later (a rise that
+ * ends right after warm-up is the end of warm-up); and the heap's trough
+ * rose with them. A table that doubles once or twice in the run (a growing
+ * container's index), or a load in mid-run: no trend test can call so few
+ * steps, and nothing should hide them either. Returns the window of the
+ * largest step (0: none), the rise and the number of steps. */
+static size_t steps(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
+		    const struct hc_node *x, double *rise, int *nsteps)
 {
 	if (w0 < 1 || w0 + 2 > m->nwin)
 		return 0;
 	size_t last = m->nwin - 1, at = 0;
-	double total = x->live_min[last] - x->live_min[w0 - 1], jump = 0;
-	if (total < fmax(1 << 20, o->budget * (m->end_s - m->win[w0].t0) / o->horizon_s))
+	double total = x->live_min[last] - x->live_min[w0 - 1], in_steps = 0, top = 0;
+	if (total < fmax(65536, o->budget * (m->end_s - m->win[w0].t0) / o->horizon_s))
 		return 0;
-	for (size_t w = w0; w <= last; w++)
-		if (x->live_min[w] - x->live_min[w - 1] > jump) {
-			jump = x->live_min[w] - x->live_min[w - 1];
+	*nsteps = 0;
+	for (size_t w = w0; w <= last; w++) {
+		double jump = x->live_min[w] - x->live_min[w - 1];
+		if (jump < 0.2 * total)
+			continue;
+		/* a step, not a window of a ramp: flat on either side */
+		if (x->live_min[w - 1] - (w >= 2 ? x->live_min[w - 2] : 0) >= 0.25 * jump ||
+		    (w < last && x->live_min[w + 1] - x->live_min[w] >= 0.25 * jump))
+			continue;
+		int held = 1;
+		for (size_t k = w; k <= last && held; k++)
+			held = x->live_min[k] >= x->live_min[w] - 0.25 * jump;
+		if (!held)
+			continue;
+		in_steps += jump;
+		(*nsteps)++;
+		if (jump > top) {
+			top = jump;
 			at = w;
 		}
-	/* two windows after warm-up before it at least: a rise that ends
-	 * right after warm-up is the end of warm-up, not a step */
-	if (at < w0 + 2 || jump < 0.5 * total ||
-	    m->win[last].heap_min - m->win[w0 - 1].heap_min < 0.5 * jump)
+	}
+	/* one step alone must be large (a load of 1 MiB or more) */
+	if (!at || at < w0 + 2 || in_steps < 0.6 * total || (*nsteps == 1 && total < 1 << 20) ||
+	    m->win[last].heap_min - m->win[w0 - 1].heap_min < 0.5 * top)
 		return 0;
-	for (size_t w = at; w <= last; w++)
-		if (x->live_min[w] < x->live_min[at] - 0.25 * jump)
-			return 0;
 	*rise = total;
 	return at;
 }
@@ -656,7 +671,8 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 				 c, x->live_p, cannot);
 		}
 		double rise = 0;
-		size_t step = x->verdict == HC_VERDICT_NONE ? one_step(m, o, w0, x, &rise) : 0;
+		int nsteps = 0;
+		size_t step = x->verdict == HC_VERDICT_NONE ? steps(m, o, w0, x, &rise, &nsteps) : 0;
 		if (step) {
 			x->verdict = HC_VERDICT_INCONCLUSIVE;
 			x->slope = rise / fmax(1e-9, m->end_s - m->win[w0].t0);
@@ -664,11 +680,11 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 			x->p = 1;
 			x->since_s = m->win[step].t0;
 			snprintf(x->why, sizeof(x->why),
-				 "its live floor rose %s after warm-up, most of it in one step at "
-				 "%s (a table that doubled, a load); one step is no trend: run "
-				 "longer to see whether it steps again",
-				 hc_fmt_bytes(l, sizeof(l), rise),
-				 hc_fmt_duration(h, sizeof(h), m->win[step].t0));
+				 "its live floor rose %s after warm-up, most of it in %d step%s, "
+				 "the largest at %s (a table that doubles as it fills, a load); "
+				 "so few steps are no trend: run longer to see whether it steps "
+				 "again", hc_fmt_bytes(l, sizeof(l), rise), nsteps,
+				 nsteps == 1 ? "" : "s", hc_fmt_duration(h, sizeof(h), m->win[step].t0));
 		}
 		uint32_t up = x->verdict != HC_VERDICT_NONE && !step
 				      ? displaced(m, (uint32_t)i, w0, scratch) : 0;
