@@ -379,7 +379,7 @@ static uint32_t displaced(const struct hc_model *m, uint32_t xi, size_t w0, doub
  * single step; and by what the budget allows over the span), and most of
  * it (60%) in a few steps of a fifth of the rise or more each, from one
  * window to the next with flat windows on either side (not a ramp), each
- * held to the end; the largest two windows past warm-up or later (a rise that
+ * held to the end (half of it at least: a rehash overshoots); the largest two windows past warm-up or later (a rise that
  * ends right after warm-up is the end of warm-up); and the heap's trough
  * rose with them. A table that doubles once or twice in the run (a growing
  * container's index), or a load in mid-run: no trend test can call so few
@@ -403,15 +403,18 @@ static size_t steps(const struct hc_model *m, const struct hc_detect_opts *o, si
 		if (x->live_min[w - 1] - (w >= 2 ? x->live_min[w - 2] : 0) >= 0.25 * jump ||
 		    (w < last && x->live_min[w + 1] - x->live_min[w] >= 0.25 * jump))
 			continue;
-		int held = 1;
-		for (size_t k = w; k <= last && held; k++)
-			held = x->live_min[k] >= x->live_min[w] - 0.25 * jump;
-		if (!held)
+		/* what of it is held to the end (a table's rehash overshoots:
+		 * both tables, then the old one freed) */
+		double floor_after = x->live_min[w];
+		for (size_t k = w; k <= last; k++)
+			floor_after = fmin(floor_after, x->live_min[k]);
+		double held = floor_after - x->live_min[w - 1];
+		if (held < 0.2 * total || held < 0.5 * jump)
 			continue;
-		in_steps += jump;
+		in_steps += held;
 		(*nsteps)++;
-		if (jump > top) {
-			top = jump;
+		if (held > top) {
+			top = held;
 			at = w;
 		}
 	}

@@ -146,14 +146,18 @@ else
 	is "$?" 1 "gate fails it (exit 1)"
 	# Every stack holding 10% or more of the heap's growth after warm-up is
 	# reported (it, or the caller node it is attributed to, is a LEAK), and
-	# the reported rates add up to the heap trough's slope within 20%.
+	# the reported rates (LEAK and INCONCLUSIVE) add up to the heap trough's
+	# slope (least squares after warm-up) within 20%.
 	jq -r '
 		(.windows.time_s | map(. >= $w) | index(true)) as $k0 |
 		(.windows.heap_min_bytes) as $h | (.windows.time_s) as $t |
 		(($h | last) - $h[$k0]) as $grew |
-		($grew / (($t | last) - $t[$k0])) as $slope |
+		([$t[$k0:], $h[$k0:]] | transpose) as $p |
+		($p | map(.[0]) | add / length) as $mx | ($p | map(.[1]) | add / length) as $my |
+		(($p | map((.[0] - $mx) * (.[1] - $my)) | add) /
+		 ($p | map((.[0] - $mx) * (.[0] - $mx)) | add)) as $slope |
 		[.sites[] | select(.verdict == "leak") | .frames | map(.address)] as $leaks |
-		([.sites[] | select(.verdict == "leak") | .growth_bytes_per_s] | add) as $sum |
+		([.sites[] | select(.verdict != "none") | .growth_bytes_per_s] | add) as $sum |
 		[.sites[] | select(.verdict == "none") |
 		 select(((.live_bytes_series | last) - .live_bytes_series[$k0]) >= 0.1 * $grew) |
 		 (.frames | map(.address)) as $f |
