@@ -56,6 +56,7 @@ static struct {
 	uint64_t mods_sig;        /* checksum of the last MODULES record */
 	uint64_t last_scan;
 	int rescan;
+	int python_written;       /* the PYTHON record is in this trace */
 	/* exec marker waiting for the flush that follows it */
 	int exec_pending;
 	uint64_t exec_ts;
@@ -238,6 +239,8 @@ static int frame_known(uint64_t pc)
 	return 0;
 }
 
+static void write_python(void);
+
 /* Executable file mappings from /proc/self/maps, with their build-ids. Written
  * when they differ from the last MODULES record. */
 static void scan_modules(void)
@@ -269,7 +272,13 @@ static void scan_modules(void)
 	close(fd);
 	buf[len] = '\0';
 
-	/* Pass 1: collect; pass 2 (if changed): write. */
+	/* Pass 1: collect; pass 2 (if changed): write. Files not yet known
+	 * to be an interpreter or not are looked at after. */
+	static struct {
+		size_t at;
+		uint64_t start, offset;
+	} cand[64];
+	size_t ncand = 0;
 	size_t count = 0;
 	uint64_t sig = 1469598103934665603ull;
 	for (int pass = 0; pass < 2; pass++) {
@@ -313,6 +322,12 @@ static void scan_modules(void)
 					}
 				} else {
 					if (strcmp(p, last_path)) {
+						if (!atomic_load(&hc_py_on) &&
+						    ncand < sizeof(cand) / sizeof(cand[0])) {
+							cand[ncand].at = (size_t)(p - buf);
+							cand[ncand].start = start;
+							cand[ncand++].offset = offset;
+						}
 						size_t l = strlen(p);
 						if (l >= sizeof(last_path))
 							l = sizeof(last_path) - 1;
@@ -343,6 +358,18 @@ static void scan_modules(void)
 			hc_rec_end(&C.w);
 		}
 	}
+	for (size_t i = 0; i < ncand; i++) {
+		char *p = buf + cand[i].at, *nl = strchr(p, '\n'), msg[640];
+		if (nl)
+			*nl = '\0';
+		int py = hc_py_consider(p, cand[i].start, cand[i].offset, msg, sizeof(msg));
+		if (py)
+			note(py > 0 ? HC_NOTE_INFO : HC_NOTE_WARNING, msg);
+		if (nl)
+			*nl = '\n';
+	}
+	if (atomic_load(&hc_py_on) && !C.python_written)
+		write_python();
 	hc_unmap(buf, cap);
 	C.last_scan = hc_now();
 	C.rescan = 0;
@@ -358,7 +385,7 @@ static void write_stack(uint32_t id, const uint64_t *frames, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		hc_rec_s(w, (int64_t)(frames[i] - prev));
 		prev = frames[i];
-		if (!C.rescan && !frame_known(frames[i]))
+		if (!C.rescan && !(frames[i] & HC_PY_FRAME) && !frame_known(frames[i]))
 			C.rescan = 1; /* a module loaded since the last scan */
 	}
 	hc_rec_end(w);
@@ -384,6 +411,80 @@ static void emit_free(void *ctx, uint64_t id, uint64_t ts)
 	hc_rec_u(&C.w, id);
 	hc_rec_u(&C.w, rel(ts));
 	hc_rec_end(&C.w);
+}
+
+/* --- Python ------------------------------------------------------------- */
+
+/* A str's characters (1, 2 or 4 bytes each, as CPython keeps them) as
+ * UTF-8; returns the length. Surrogates and invalid code points become
+ * U+FFFD. */
+static size_t utf8_of(const uint8_t *d, size_t bytes, unsigned kind, char *out, size_t cap)
+{
+	size_t k = 0;
+	for (size_t i = 0; i + kind <= bytes && k + 4 <= cap; i += kind) {
+		uint32_t c = d[i];
+		if (kind == 2)
+			c |= (uint32_t)d[i + 1] << 8;
+		else if (kind == 4)
+			c |= (uint32_t)d[i + 1] << 8 | (uint32_t)d[i + 2] << 16 | (uint32_t)d[i + 3] << 24;
+		if ((c >= 0xd800 && c < 0xe000) || c > 0x10ffff)
+			c = 0xfffd;
+		if (c < 0x80) {
+			out[k++] = (char)c;
+		} else if (c < 0x800) {
+			out[k++] = (char)(0xc0 | c >> 6);
+			out[k++] = (char)(0x80 | (c & 0x3f));
+		} else if (c < 0x10000) {
+			out[k++] = (char)(0xe0 | c >> 12);
+			out[k++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			out[k++] = (char)(0x80 | (c & 0x3f));
+		} else {
+			out[k++] = (char)(0xf0 | c >> 18);
+			out[k++] = (char)(0x80 | ((c >> 12) & 0x3f));
+			out[k++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			out[k++] = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	return k;
+}
+
+/* A CODE event (pyframes.c, send_code) as a CODE record. */
+static int write_code(const uint64_t *e)
+{
+	static char name[4 * 4096 + 4], file[4 * 4096 + 4];
+	unsigned words = HC_EV_WORDS(e[0]);
+	uint64_t qlen = e[3], flen = e[4] & 0xffffffffu, tlen = e[4] >> 32;
+	unsigned qk = (e[2] >> 40) & 0xff, fk = (e[2] >> 48) & 0xff;
+	if (words < 5 || qlen + flen + tlen > (uint64_t)(words - 5) * 8 || !qk || qk > 4 || !fk ||
+	    fk > 4)
+		return -1;
+	const uint8_t *d = (const uint8_t *)(e + 5);
+	size_t nl = utf8_of(d, qlen, qk, name, sizeof(name));
+	size_t fl = utf8_of(d + qlen, flen, fk, file, sizeof(file));
+	hc_rec_begin(&C.w, HC_REC_CODE);
+	hc_rec_u(&C.w, e[1]);
+	hc_rec_s(&C.w, (int32_t)(uint32_t)e[2]);
+	hc_rec_u(&C.w, (e[2] >> 32) & 1 ? HC_CODE_TABLE_CUT : 0);
+	hc_rec_str(&C.w, name, nl);
+	hc_rec_str(&C.w, file, fl);
+	hc_rec_str(&C.w, d + qlen + flen, tlen);
+	hc_rec_end(&C.w);
+	return 0;
+}
+
+/* Once an interpreter is followed, every trace of the process (a fork
+ * child's too) says so before the first stack with Python frames. */
+static void write_python(void)
+{
+	struct hc_py_info pi;
+	hc_py_info(&pi);
+	hc_rec_begin(&C.w, HC_REC_PYTHON);
+	hc_rec_u(&C.w, pi.version);
+	hc_rec_u(&C.w, pi.eval_lo);
+	hc_rec_u(&C.w, pi.eval_hi);
+	hc_rec_str(&C.w, pi.path, strlen(pi.path));
+	hc_rec_end(&C.w);
+	C.python_written = 1;
 }
 
 /* --- draining ------------------------------------------------------------ */
@@ -420,6 +521,10 @@ static void process(const uint64_t *e, int now)
 		hc_rec_u(&C.w, rel(e[2]));
 		hc_rec_u(&C.w, e[1]);
 		hc_rec_end(&C.w);
+		return;
+	case HC_EV_CODE:
+		if (write_code(e))
+			break;
 		return;
 	case HC_EV_EXEC: {
 		size_t len = (size_t)HC_EV_COUNT(e[0]);
@@ -901,6 +1006,8 @@ void hc_collector_postfork_child(void)
 	C.events = C.corrupt_events = C.snapshots = C.last_block_written = 0;
 	C.mods_sig = 0;
 	C.nmods = 0;
+	C.python_written = 0;
+	hc_py_postfork_child();
 	C.exec_pending = 0;
 	atomic_store(&C.flush_req, 0);
 	atomic_store(&C.flush_done, 0);

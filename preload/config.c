@@ -52,6 +52,7 @@ int hc_config_load(void)
 	c->max_frames = 64;
 	c->fork_mode = HC_FORK_TRACE;
 	c->zstd_level = 3;
+	c->python = 1;
 
 	/* Walk the environment so that unknown HEAPCREEP_ names (typos) are
 	 * caught, but read values through secure_getenv. */
@@ -113,6 +114,10 @@ int hc_config_load(void)
 				c->fork_mode = HC_FORK_OFF;
 			else
 				return bad(name, v, "'trace' or 'off'");
+		} else if (!strcmp(name, "HEAPCREEP_PYTHON")) {
+			if (parse_int(v, 0, 1, &l))
+				return bad(name, v, "1 (walk Python frames) or 0 (native frames only)");
+			c->python = (int)l;
 		} else if (!strcmp(name, "HEAPCREEP_PROGRESS")) {
 			continue; /* the analyzer's progress line: nothing here */
 		} else if (!strcmp(name, "HEAPCREEP_COMPRESS")) {

@@ -33,6 +33,7 @@ struct hc_config {
 	int max_frames;
 	int fork_mode;
 	int zstd_level;
+	int python;             /* walk Python frames when the process runs CPython */
 	char text[1024];        /* our HEAPCREEP_ variables, for the header */
 };
 extern struct hc_config hc_config HC_HIDDEN;
@@ -210,6 +211,7 @@ enum hc_ev_kind {
 	HC_EV_STACK = 4,     /* hash, frames... */
 	HC_EV_EXIT = 5,      /* how, ts */
 	HC_EV_EXEC = 6,      /* ts, path words... (NUL-padded) */
+	HC_EV_CODE = 7,      /* a Python code object (pyframes.c, send_code) */
 };
 #define HC_EV_WORDS(h) (((h) >> 8) & 0xffff)
 #define HC_EV_KIND(h) ((h) & 0xff)
@@ -372,6 +374,58 @@ extern _Atomic uint32_t hc_code_epoch HC_HIDDEN;
 /* Walks that fell back to libunwind (a frame the fast path does not know). */
 extern _Atomic uint64_t hc_unwind_fallbacks HC_HIDDEN;
 uint64_t hc_stack_hash(const uint64_t *frames, int n) HC_HIDDEN;
+
+/* --- pyframes.c: Python frames ------------------------------------------ */
+
+/* The layout facts of one CPython minor version (byte offsets; 0xffff: the
+ * field does not exist in that version), generated into pyoffsets.h by
+ * tools/gen-pyoffsets from the interpreters' own headers. */
+struct hc_pyoffsets {
+	uint16_t version;                 /* major << 8 | minor */
+	uint16_t rt_finalizing, rt_autotss, tss_initialized, tss_key;
+	uint16_t ts_frame, cf_current, ts_thread_id;
+	uint16_t fr_code, fr_previous, fr_instr, fr_owner, fr_is_entry;
+	uint8_t owned_by_generator, owned_by_cstack; /* 0xff: none */
+	uint16_t co_firstlineno, co_filename, co_name, co_qualname, co_firsttraceable, co_code;
+	uint16_t co_basicsize, co_linetable;
+	uint16_t ob_type, var_size, bytes_data;
+	uint16_t str_length, str_state, str_ascii_data, str_compact_data;
+	uint32_t str_kind_mask, str_compact_mask, str_ascii_mask;
+	uint16_t tp_basicsize, tp_members, md_size, md_offset;
+	/* 3.13+: where _Py_DebugOffsets (at _PyRuntime) keeps the same facts */
+	uint16_t dbg_size, dbg_version, dbg_free_threaded, dbg_finalizing, dbg_ts_frame,
+		dbg_ts_thread_id, dbg_fr_previous, dbg_fr_code, dbg_fr_instr, dbg_fr_owner,
+		dbg_co_filename, dbg_co_name, dbg_co_qualname, dbg_co_linetable,
+		dbg_co_firstlineno, dbg_co_code;
+};
+
+/* A Python frame in a stack: bit 63 set (no user-space return address has
+ * it), bit 62 for an entry frame (the first its eval loop ran), the code
+ * id in bits 32-61 (0: a frame not yet started), the instruction index + 1
+ * in bits 0-31. The trace format (trace.h) says the same. */
+#define HC_PY_FRAME (1ull << 63)
+#define HC_PY_MAX_FRAMES 128
+#define HC_PY_MAX_TABLE (64u << 10) /* line table bytes copied, at most */
+#define HC_PY_MAX_CODES (1u << 30)
+/* Whether the walker is on (relaxed test on the hot path). */
+extern _Atomic int hc_py_on HC_HIDDEN;
+extern _Atomic uint64_t hc_py_unknown_code HC_HIDDEN;
+/* This thread's Python frames, innermost first, into out (max words);
+ * sends the CODE events of code objects new to the trace through r. */
+int hc_py_walk(struct hc_ring *r, uint64_t *out, int max) HC_HIDDEN;
+/* The collector, for each executable mapping while no interpreter is
+ * known: 1 when path is a CPython the walker now follows, -1 when it is one
+ * the walker cannot follow, 0 when it is no interpreter; msg says which
+ * (for a NOTE) when not 0. Never called on the hot path. */
+int hc_py_consider(const char *path, uint64_t map_start, uint64_t map_off, char *msg,
+		   size_t cap) HC_HIDDEN;
+struct hc_py_info {
+	unsigned version;                 /* PY_VERSION_HEX */
+	uint64_t eval_lo, eval_hi;        /* _PyEval_EvalFrameDefault */
+	const char *path;
+};
+void hc_py_info(struct hc_py_info *out) HC_HIDDEN;
+void hc_py_postfork_child(void) HC_HIDDEN;
 
 /* --- sampled.c: sampled mode's live sampled blocks ----------------------- */
 

@@ -86,6 +86,27 @@ static inline struct hc_ring *ring_or_count(void)
 	return r;
 }
 
+/* Appends the thread's Python frames (if it runs Python) to the native
+ * ones, into frames (room for HC_MAX_FRAMES + HC_UNWIND_SLACK +
+ * HC_PY_MAX_FRAMES), and hashes the whole. */
+static __attribute__((noinline)) int with_python(struct hc_ring *r, uint64_t *frames, int n,
+						 uint64_t *h, const uint64_t **stack)
+{
+	const uint64_t *s = *stack;
+	if (s != frames && s > frames && s < frames + HC_MAX_FRAMES + HC_UNWIND_SLACK) {
+		memmove(frames, s, (size_t)n * 8); /* the walk writes after them */
+		*stack = s = frames;
+	}
+	int np = hc_py_walk(r, frames + n, HC_PY_MAX_FRAMES);
+	if (!np)
+		return n;
+	if (s != frames) /* a remembered copy, outside frames */
+		memcpy(frames, s, (size_t)n * 8);
+	*stack = frames;
+	*h = hc_stack_hash(frames, n + np);
+	return n + np;
+}
+
 /* An ALLOC event, or a REALLOC when old is set (its free at ts_free), with
  * the stack from the hook's caller on. */
 static inline __attribute__((always_inline)) void record_alloc_at(void *old, void *p, size_t size,
@@ -95,11 +116,13 @@ static inline __attribute__((always_inline)) void record_alloc_at(void *old, voi
 	struct hc_ring *r = ring_or_count();
 	if (!r)
 		return;
-	uint64_t frames[HC_MAX_FRAMES + HC_UNWIND_SLACK];
+	uint64_t frames[HC_MAX_FRAMES + HC_UNWIND_SLACK + HC_PY_MAX_FRAMES];
 	uint64_t h;
 	const uint64_t *stack;
 	int n = hc_unwind(r, from, frames, hc_config.max_frames ? hc_config.max_frames : 64, &h,
 			  &stack);
+	if (unlikely(atomic_load_explicit(&hc_py_on, memory_order_acquire)))
+		n = with_python(r, frames, n, &h, &stack);
 	push_stack(r, stack, n, h);
 	unsigned words = old ? 7 : 5;
 	uint64_t *e = hc_ring_reserve(r, words);

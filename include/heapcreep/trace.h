@@ -45,7 +45,9 @@ enum hc_record {
 	 * Replaces the previous module map as a whole. */
 	HC_REC_MODULES = 2,
 	/* stack id, nframes, nframes × s (delta from previous address, the first
-	 * from 0); innermost frame first; return addresses as captured. */
+	 * from 0); innermost frame first; return addresses as captured. When
+	 * the thread ran Python, its Python frames follow the native ones,
+	 * innermost first, as words with HC_PYFRAME_BIT set (hc_pyframe_*). */
 	HC_REC_STACK = 3,
 	/* ts, tid, name str */
 	HC_REC_THREAD = 4,
@@ -87,6 +89,46 @@ enum hc_record {
 	 * nframes 0: not resolved. Several frames: the innermost inlined
 	 * function first, the function the code was inlined into last. */
 	HC_REC_SYMBOLS = 13,
+	/* A Python code object, copied once by the thread that first ran it:
+	 * code id, firstlineno (s), flags (HC_CODE_*), qualname str (3.10:
+	 * the name), filename str (both UTF-8), line table str (co_linetable
+	 * as the interpreter keeps it, cut at 64 KiB). An id is never reused
+	 * within a trace; an address reused by another code object gets a new
+	 * id. */
+	HC_REC_CODE = 14,
+	/* The process runs CPython and its frames are walked: version
+	 * (PY_VERSION_HEX), eval_lo, eval_hi (_PyEval_EvalFrameDefault: a
+	 * native frame in this range ran the Python frames up to the next
+	 * entry frame), interpreter path str. */
+	HC_REC_PYTHON = 15,
+};
+
+/* A Python frame word in a STACK record. */
+#define HC_PYFRAME_BIT (1ull << 63)
+static inline int hc_pyframe_is(uint64_t w)
+{
+	return (w & HC_PYFRAME_BIT) != 0;
+}
+/* The first frame its eval loop ran: the eval loop's native frame stands
+ * for the Python frames from the one after the previous entry up to it. */
+static inline int hc_pyframe_entry(uint64_t w)
+{
+	return (int)((w >> 62) & 1);
+}
+/* 0: a frame pushed but not yet started (it only pairs with its native
+ * frame, and is not shown) */
+static inline uint32_t hc_pyframe_code(uint64_t w)
+{
+	return (uint32_t)((w >> 32) & 0x3fffffff);
+}
+/* The instruction index (code units), -1 before the first */
+static inline int64_t hc_pyframe_index(uint64_t w)
+{
+	return (int64_t)(uint32_t)w - 1;
+}
+
+enum hc_code_flags {
+	HC_CODE_TABLE_CUT = 1u << 0,  /* the line table was longer than copied */
 };
 
 enum hc_header_flags {
