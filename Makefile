@@ -163,6 +163,9 @@ $(BUILD)/tests/programs/%: tests/programs/%.c
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) -std=gnu11 -O1 -g -fomit-frame-pointer -Wall -o $@ $< -lpthread -ldl
 
+# pylines_check includes the analyzer's line-table decoder as source.
+$(BUILD)/tests/programs/pylines_check: analyzer/pylines.c analyzer/pylines.h
+
 $(BUILD)/tests/programs/jemallocx: tests/programs/jemallocx.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")

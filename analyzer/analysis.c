@@ -34,6 +34,7 @@ int hc_analysis_open(struct hc_analysis *a, const char *path, const struct hc_de
 	if (a->model.sum.status == HC_READ_BAD_FILE || rc == -ENOMEM)
 		return rc ? rc : -EIO;
 	a->built = 1;
+	hc_symbols_set_python(a->sym, &a->model.py);
 	int d = hc_detect_run(&a->model, &a->opts, &a->det);
 	return d ? d : rc;
 }
@@ -69,22 +70,48 @@ int hc_analysis_option(struct hc_detect_opts *o, const char *name, const char *v
 	return 0;
 }
 
-void hc_analysis_frames(struct hc_analysis *a, const struct hc_node *n, size_t max,
-			void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx)
+int hc_analysis_python(const struct hc_analysis *a, char *buf, size_t cap)
 {
-	const struct hc_site *site = &a->model.sites[n->site];
-	/* A node over several stacks shares only its own depth of frames. */
-	uint32_t nf = n->nsites > 1 && n->depth < site->nframes ? n->depth : site->nframes;
+	const struct hc_pycodes *py = &a->model.py;
+	buf[0] = '\0';
+	if (!py->version)
+		return 0;
+	size_t k = (size_t)snprintf(buf, cap, "Python %u.%u.%u: its frames in %llu stacks",
+				    py->version >> 24, (py->version >> 16) & 0xff,
+				    (py->version >> 8) & 0xff, (unsigned long long)py->stacks);
+	if (py->fallbacks && k < cap)
+		k += (size_t)snprintf(buf + k, cap - k,
+				      " (%llu not interleaved with the native frames: shown after them)",
+				      (unsigned long long)py->fallbacks);
+	const char *pm = py->pymalloc ? py->pymalloc : "";
+	if (k >= cap)
+		return 1;
+	if (!strcmp(pm, "malloc") || !strcmp(pm, "malloc_debug"))
+		snprintf(buf + k, cap - k, "; every object traced (PYTHONMALLOC=%s)", pm);
+	else
+		snprintf(buf + k, cap - k,
+			 "; pymalloc kept (PYTHONMALLOC=%s): objects of 512 bytes or less come from "
+			 "its arenas and are not traced one by one (heapcreep run sets "
+			 "PYTHONMALLOC=malloc unless --pymalloc)",
+			 *pm ? pm : "unset");
+	return 1;
+}
+
+/* The display lines of frames[0..nf), inlined frames expanded. */
+static size_t frames_out(struct hc_analysis *a, const uint64_t *frames, uint32_t nf, size_t max,
+			 int inner, void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx)
+{
 	size_t lines = 0;
 	for (uint32_t i = 0; i < nf && lines < max; i++) {
 		struct hc_sym_frame sf[HC_SYM_MAX_FRAMES];
 		struct hc_sym_where where = {0};
-		int k = a->sym ? hc_symbols_resolve(a->sym, site->frames[i], sf, HC_SYM_MAX_FRAMES,
-						    &where)
+		int k = a->sym ? hc_symbols_resolve(a->sym, frames[i], sf, HC_SYM_MAX_FRAMES, &where)
 			       : 0;
-		struct hc_frame_out out = {.address = site->frames[i],
+		struct hc_frame_out out = {.address = frames[i],
 					   .module = where.module,
-					   .offset = where.offset};
+					   .offset = where.offset,
+					   .python = hc_pydisplay_is(frames[i]),
+					   .inner = inner};
 		if (k <= 0) {
 			fn(ctx, &out);
 			lines++;
@@ -98,4 +125,39 @@ void hc_analysis_frames(struct hc_analysis *a, const struct hc_node *n, size_t m
 			fn(ctx, &out);
 		}
 	}
+	return lines;
+}
+
+void hc_analysis_frames(struct hc_analysis *a, const struct hc_node *n, size_t max,
+			void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx)
+{
+	const struct hc_site *site = &a->model.sites[n->site];
+	/* A node over several stacks shares only its own depth of frames. */
+	uint32_t nf = n->nsites > 1 && n->depth < site->nframes ? n->depth : site->nframes;
+	frames_out(a, site->frames, nf, max, 0, fn, ctx);
+}
+
+void hc_analysis_full(struct hc_analysis *a, const struct hc_node *n, size_t max,
+		      void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx)
+{
+	const struct hc_site *site = &a->model.sites[n->site];
+	if (n->nsites > 1 || site->full == site->frames) {
+		hc_analysis_frames(a, n, max, fn, ctx);
+		return;
+	}
+	size_t lines = frames_out(a, site->full, site->ninner, max, 1, fn, ctx);
+	if (lines < max)
+		frames_out(a, site->full + site->ninner, site->nfull - site->ninner, max - lines, 0, fn,
+			   ctx);
+}
+
+size_t hc_analysis_inner(struct hc_analysis *a, const struct hc_node *n, size_t max,
+			 void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx)
+{
+	const struct hc_site *site = &a->model.sites[n->site];
+	if (n->nsites > 1 || !site->ninner)
+		return 0;
+	if (fn)
+		frames_out(a, site->inner, site->ninner, max, 1, fn, ctx);
+	return site->ninner;
 }

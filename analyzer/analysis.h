@@ -17,6 +17,7 @@ struct hc_analysis {
 	struct hc_detect_opts opts;
 	struct hc_symbols *sym;
 	int built;            /* the model could be built: figures mean something */
+	int show_inner;       /* list the native frames inside Python ones (--native) */
 };
 
 /* Reads and analyses path. Returns 0 when the trace could be analysed
@@ -31,6 +32,11 @@ void hc_analysis_close(struct hc_analysis *a);
 int hc_analysis_option(struct hc_detect_opts *o, const char *name, const char *value);
 #define HC_ANALYSIS_USAGE "[--budget BYTES] [--horizon DURATION] [--limit BYTES]"
 
+/* One line on the traced interpreter for every report: its version, how
+ * its frames merged, and whether every object was traced (pymalloc).
+ * Returns 0 (buf empty) when the trace has no Python frames. */
+int hc_analysis_python(const struct hc_analysis *a, char *buf, size_t cap);
+
 /* Frames of a node for display, innermost first, inlined frames expanded:
  * calls fn for each, with the address it came from. Frames of the shim are
  * already gone. Stops after max lines. */
@@ -42,8 +48,20 @@ struct hc_frame_out {
 	const char *module;
 	uint64_t offset;
 	int inlined;          /* 1: inlined into the next frame */
+	int python;           /* a Python frame (function, file and line) */
+	int inner;            /* a native frame inside the innermost Python one */
 };
 void hc_analysis_frames(struct hc_analysis *a, const struct hc_node *n, size_t max,
 			void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx);
+/* With Python frames, every frame of a node's stack (the interpreter's own
+ * C frames too), when the node is one stack's; else hc_analysis_frames. */
+void hc_analysis_full(struct hc_analysis *a, const struct hc_node *n, size_t max,
+		      void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx);
+/* The native frames inside a node's innermost Python frame (the C code
+ * that allocated for it: folded behind the Python frames in the reports),
+ * innermost first; none unless the node is one stack's. Returns how many
+ * there are (fn sees at most max lines). */
+size_t hc_analysis_inner(struct hc_analysis *a, const struct hc_node *n, size_t max,
+			 void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx);
 
 #endif

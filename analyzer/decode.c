@@ -40,6 +40,8 @@ const char *hc_record_name(uint64_t type)
 	case HC_REC_NOTE: return "NOTE";
 	case HC_REC_EXEC: return "EXEC";
 	case HC_REC_SYMBOLS: return "SYMBOLS";
+	case HC_REC_CODE: return "CODE";
+	case HC_REC_PYTHON: return "PYTHON";
 	}
 	return NULL;
 }
@@ -188,6 +190,24 @@ int hc_decode_symbol_frame(struct hc_cur *c, struct hc_symbol_frame_rec *f)
 	if (str(c, &f->function) || str(c, &f->file))
 		return -1;
 	return hc_cur_u(c, &f->line);
+}
+
+int hc_decode_code(const struct hc_rec *rec, struct hc_code_rec *k)
+{
+	struct hc_cur c = hc_cur_of(rec);
+	if (hc_cur_u(&c, &k->id) || hc_cur_s(&c, &k->firstlineno) || hc_cur_u(&c, &k->flags))
+		return -1;
+	if (str(&c, &k->qualname) || str(&c, &k->filename) || str(&c, &k->linetable))
+		return -1;
+	return k->id == 0 || k->id >= (1u << 30) ? -1 : 0;
+}
+
+int hc_decode_python(const struct hc_rec *rec, struct hc_python_rec *p)
+{
+	struct hc_cur c = hc_cur_of(rec);
+	if (FIELDS(&c, &p->version, &p->eval_lo, &p->eval_hi))
+		return -1;
+	return str(&c, &p->path) || str(&c, &p->pymalloc) ? -1 : 0;
 }
 
 int hc_args_next(struct hc_args *it, struct hc_str *arg)

@@ -56,6 +56,15 @@ struct hc_end_rec { uint64_t ts, reason; };
 struct hc_note_rec { uint64_t ts, level; struct hc_str message; };
 struct hc_exec_rec { uint64_t ts; struct hc_str path; };
 struct hc_symbol_frame_rec { struct hc_str function, file; uint64_t line; };
+struct hc_code_rec {
+	uint64_t id, flags;
+	int64_t firstlineno;
+	struct hc_str qualname, filename, linetable;
+};
+struct hc_python_rec {
+	uint64_t version, eval_lo, eval_hi;
+	struct hc_str path, pymalloc; /* pymalloc: PYTHONMALLOC, empty if unset */
+};
 
 /* "SNAPSHOT" for HC_REC_SNAPSHOT; NULL for a type this analyzer does not know. */
 const char *hc_record_name(uint64_t type);
@@ -69,6 +78,9 @@ int hc_decode_exit(const struct hc_rec *rec, struct hc_exit_rec *e);
 int hc_decode_end(const struct hc_rec *rec, struct hc_end_rec *e);
 int hc_decode_note(const struct hc_rec *rec, struct hc_note_rec *n);
 int hc_decode_exec(const struct hc_rec *rec, struct hc_exec_rec *e);
+/* CODE: an id of 0 or past 2^30 is malformed. */
+int hc_decode_code(const struct hc_rec *rec, struct hc_code_rec *k);
+int hc_decode_python(const struct hc_rec *rec, struct hc_python_rec *p);
 
 /* Records with a list: the *_begin call reads what precedes the list and
  * leaves the cursor on its first entry; each entry call reads one entry.

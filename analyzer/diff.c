@@ -391,7 +391,8 @@ static void key_frames(struct hc_analysis *a, uint32_t node,
 		int k = a->sym ? hc_symbols_resolve(a->sym, site->frames[i], sf, HC_SYM_MAX_FRAMES, &w)
 			       : 0;
 		struct hc_frame_out out = {.address = site->frames[i], .module = w.module,
-					   .offset = w.offset};
+					   .offset = w.offset,
+					   .python = hc_pydisplay_is(site->frames[i])};
 		if (k <= 0)
 			fn(ctx, &out);
 		for (int j = 0; j < k; j++) {

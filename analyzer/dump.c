@@ -117,7 +117,11 @@ static int dump_stack(FILE *f, const struct hc_rec *rec)
 			fputs("]\n", f);
 			return -1;
 		}
-		fprintf(f, "%s0x%" PRIx64, i ? " " : "", addr);
+		if (hc_pyframe_is(addr))
+			fprintf(f, "%spy:%" PRIu32 "@%" PRId64 "%s", i ? " " : "", hc_pyframe_code(addr),
+				hc_pyframe_index(addr), hc_pyframe_entry(addr) ? "!" : "");
+		else
+			fprintf(f, "%s0x%" PRIx64, i ? " " : "", addr);
 	}
 	fputs("]\n", f);
 	return 0;
@@ -239,6 +243,29 @@ static int dump_record(FILE *f, const struct hc_rec *rec, uint64_t *block_id)
 		return dump_snapshot(f, rec);
 	case HC_REC_SYMBOLS:
 		return dump_symbols(f, rec);
+	case HC_REC_CODE: {
+		struct hc_code_rec k;
+		if (hc_decode_code(rec, &k))
+			return -1;
+		fprintf(f, "CODE id=%" PRIu64 " firstlineno=%" PRId64 " flags=%" PRIu64 " qualname=",
+			k.id, k.firstlineno, k.flags);
+		hc_put_quoted(f, k.qualname.p, k.qualname.len);
+		fputs(" file=", f);
+		hc_put_quoted(f, k.filename.p, k.filename.len);
+		fprintf(f, " linetable=%zu\n", k.linetable.len);
+		return 0;
+	}
+	case HC_REC_PYTHON: {
+		struct hc_python_rec py;
+		if (hc_decode_python(rec, &py))
+			return -1;
+		fprintf(f, "PYTHON version=%u.%u.%u eval=0x%" PRIx64 "-0x%" PRIx64 " path=",
+			(unsigned)(py.version >> 24) & 0xff, (unsigned)(py.version >> 16) & 0xff,
+			(unsigned)(py.version >> 8) & 0xff, py.eval_lo, py.eval_hi);
+		hc_put_quoted(f, py.path.p, py.path.len);
+		putc('\n', f);
+		return 0;
+	}
 	case HC_REC_THREAD: {
 		struct hc_thread_rec t;
 		if (hc_decode_thread(rec, &t))

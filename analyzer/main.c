@@ -19,6 +19,7 @@ static const struct command {
 	{"diff", hc_cmd_diff, "compare the growth of each allocation site between two traces"},
 	{"soak", hc_cmd_soak, "run a command for a while under the tracer, then gate its trace"},
 	{"dump", hc_cmd_dump, "print every record of a trace, one per line"},
+	{"stacks", hc_cmd_stacks, "print the merged, symbolized stacks of a trace's long-lived blocks"},
 	{"symbolize", hc_cmd_symbolize, "store the symbols of a trace's stacks in the trace"},
 };
 

@@ -350,7 +350,11 @@ static int pass1(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 	size_t *cap = ctx;
 	if (hc_summary_add(&m->sum, rec))
 		return -EBADMSG;
-	if (rec->type == HC_REC_SNAPSHOT) {
+	if (rec->type == HC_REC_CODE || rec->type == HC_REC_PYTHON) {
+		int e = hc_pycodes_add(&m->py, rec);
+		if (e)
+			return e;
+	} else if (rec->type == HC_REC_SNAPSHOT) {
 		struct hc_snapshot_rec s;
 		if (hc_decode_snapshot(rec, &s))
 			return -EBADMSG;
@@ -421,6 +425,8 @@ struct pass2 {
 	uint64_t stacks;      /* STACK records so far: ids are dense, in order */
 	uint64_t shim_lo[8], shim_hi[8];
 	int nshim;
+	uint64_t py_lo[8], py_hi[8];  /* the Python interpreter's own code */
+	int npy;
 };
 
 static struct hc_site *site_at(struct hc_model *m, uint64_t id, size_t *cap)
@@ -464,6 +470,11 @@ static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 				p->shim_lo[p->nshim] = mod.start;
 				p->shim_hi[p->nshim++] = mod.end;
 			}
+			if (m->py.path && p->npy < 8 && mod.path.len == strlen(m->py.path) &&
+			    !memcmp(mod.path.p, m->py.path, mod.path.len)) {
+				p->py_lo[p->npy] = mod.start;
+				p->py_hi[p->npy++] = mod.end;
+			}
 		}
 		return 0;
 	}
@@ -480,19 +491,65 @@ static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		struct hc_site *s = site_at(m, id, &p->cap);
 		if (!s)
 			return -ENOMEM;
-		free(s->frames);
-		s->frames = calloc(n ? n : 1, sizeof(uint64_t));
-		if (!s->frames)
+		if (s->frames != s->full)
+			free(s->frames);
+		free(s->full);
+		s->frames = s->inner = s->full = NULL;
+		s->ninner = s->nfull = 0;
+		uint64_t *raw = calloc(n ? n : 1, sizeof(uint64_t));
+		uint64_t *merged = calloc(n ? n : 1, sizeof(uint64_t));
+		if (!raw || !merged) {
+			free(raw);
+			free(merged);
 			return -ENOMEM;
-		s->nframes = 0;
+		}
+		size_t k = 0, natives = 0;
 		for (uint64_t i = 0; i < n; i++) {
-			if (hc_decode_frame(&c, &addr))
+			if (hc_decode_frame(&c, &addr)) {
+				free(raw);
+				free(merged);
 				return -EBADMSG;
+			}
 			int shim = 0;
-			for (int k = 0; k < p->nshim; k++)
-				shim |= addr >= p->shim_lo[k] && addr < p->shim_hi[k];
+			natives += !hc_pyframe_is(addr);
+			for (int j = 0; j < p->nshim && !hc_pyframe_is(addr); j++)
+				shim |= addr >= p->shim_lo[j] && addr < p->shim_hi[j];
 			if (!shim) /* the shim's own frames (its main wrapper) */
-				s->frames[s->nframes++] = addr;
+				raw[k++] = addr;
+		}
+		size_t lead;
+		size_t nm = hc_pycodes_merge(&m->py, raw, k, natives >= (size_t)m->max_frames,
+					     merged, &lead);
+		free(raw);
+		s->full = s->inner = s->frames = merged;
+		s->nfull = s->nframes = (uint32_t)nm;
+		int python = 0;
+		for (size_t i = 0; i < nm && !python; i++)
+			python = hc_pydisplay_is(merged[i]);
+		if (!python)
+			return 0;
+		/* Python frames: the site is keyed and shown by them, and by the
+		 * native frames of other code between them (C extensions); the
+		 * interpreter's own C frames (its call machinery, its builtins)
+		 * and the native frames that started the outermost Python one
+		 * (main, a thread's start, an embedding program) are in the full
+		 * stack only. */
+		s->ninner = (uint32_t)lead;
+		s->frames = malloc((nm - lead ? nm - lead : 1) * sizeof(uint64_t));
+		if (!s->frames) {
+			s->frames = merged;
+			return -ENOMEM;
+		}
+		s->nframes = 0;
+		size_t outer = nm; /* past the outermost Python frame */
+		while (outer > lead && !hc_pydisplay_is(merged[outer - 1]))
+			outer--;
+		for (size_t i = lead; i < outer; i++) {
+			int interp = 0;
+			for (int j = 0; j < p->npy && !hc_pydisplay_is(merged[i]); j++)
+				interp |= merged[i] > p->py_lo[j] && merged[i] <= p->py_hi[j];
+			if (!interp)
+				s->frames[s->nframes++] = merged[i];
 		}
 		return 0;
 	}
@@ -1098,6 +1155,7 @@ int hc_model_build(struct hc_model *m, const char *path,
 	m->on_record_ctx = ctx;
 	m->exit_s = -1;
 	hc_summary_init(&m->sum);
+	hc_pycodes_init(&m->py);
 
 	size_t cap = 0;
 	struct hc_reader r;
@@ -1139,6 +1197,21 @@ int hc_model_build(struct hc_model *m, const char *path,
 	m->sample_bytes = m->sum.have_header ? (double)h->sample_bytes : 0;
 	if (m->interval_s <= 0)
 		m->interval_s = 1;
+	m->max_frames = 64; /* the shim's default, unless the header says */
+	if (m->sum.have_header) {
+		const char *cf = h->config.p, *end = cf + h->config.len;
+		for (const char *q = cf; q && q < end;) {
+			if ((size_t)(end - q) > 17 && !memcmp(q, "HEAPCREEP_FRAMES=", 17)) {
+				int v = 0;
+				for (const char *d = q + 17; d < end && *d >= '0' && *d <= '9' && v < 100000; d++)
+					v = v * 10 + (*d - '0');
+				if (v > 0)
+					m->max_frames = v;
+			}
+			q = memchr(q, '\n', (size_t)(end - q));
+			q = q ? q + 1 : NULL;
+		}
+	}
 	find_end(m);
 	build_windows(m);
 	build_ladder(m);
@@ -1205,7 +1278,9 @@ int hc_model_build(struct hc_model *m, const char *path,
 void hc_model_release(struct hc_model *m)
 {
 	for (size_t i = 0; i < m->nsites; i++) {
-		free(m->sites[i].frames);
+		if (m->sites[i].frames != m->sites[i].full)
+			free(m->sites[i].frames);
+		free(m->sites[i].full);
 		free(m->sites[i].chain);
 		free(m->sites[i].aged_min);
 	}
@@ -1215,6 +1290,7 @@ void hc_model_release(struct hc_model *m)
 	free(m->nodes);
 	free(m->snaps);
 	free(m->chunk_flags);
+	hc_pycodes_release(&m->py);
 	hc_summary_release(&m->sum);
 	memset(m, 0, sizeof(*m));
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pycode.h"
 #include "summary.h"
 
 #define HC_MAX_WINDOWS 120
@@ -40,8 +41,19 @@ struct hc_snap {
 };
 
 struct hc_site {
-	uint64_t *frames;     /* innermost first */
+	/* The site's frames, innermost first: what keys it and what the
+	 * reports show. With Python frames (merged into the native ones,
+	 * pycode.h): the Python frames from the innermost out, and the native
+	 * frames between them of code other than the interpreter's (C
+	 * extensions). */
+	uint64_t *frames;
 	uint32_t nframes;
+	/* The whole merged stack (without Python frames: frames itself), and
+	 * its first ninner native frames: those inside the innermost Python
+	 * frame (the C function that allocated for it, the allocator),
+	 * folded behind it in the reports. */
+	uint64_t *full, *inner;
+	uint32_t nfull, ninner;
 	int tracked;
 	double horizon_s;     /* age horizon A: the chosen rung, or the longest tried */
 	int hidx;             /* the chosen rung of the ladder; -1: none is sound */
@@ -99,6 +111,8 @@ struct hc_node {
 struct hc_model {
 	struct hc_summary sum;     /* header, last snapshot, completeness (pass 1) */
 	const char *path;
+	struct hc_pycodes py;      /* Python code objects (pass 1), merge counts (pass 2) */
+	int max_frames;            /* the shim's native stack depth */
 	double interval_s, promotion_s, sample_bytes;
 	/* pass 1 */
 	struct hc_snap *snaps;

@@ -16,7 +16,7 @@
 
 static const char usage_line[] =
 	"usage: " HC_PROG " report [-f text|json|html|folded|pprof] [--value retained|growth]"
-	" [-o OUT] " HC_ANALYSIS_USAGE " TRACE";
+	" [--native] [-o OUT] " HC_ANALYSIS_USAGE " TRACE";
 
 static int usage_error(void)
 {
@@ -44,6 +44,7 @@ int hc_report_status(const struct hc_analysis *a, int rc)
 int hc_cmd_report(int argc, char **argv)
 {
 	const char *format = "text", *out_path = NULL, *path = NULL, *value = NULL;
+	int native = 0;
 	struct hc_detect_opts opts;
 	hc_detect_defaults(&opts);
 	for (int i = 1; i < argc; i++) {
@@ -58,6 +59,10 @@ int hc_cmd_report(int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			printf("%s\n", usage_line);
 			return 0;
+		}
+		if (!strcmp(a, "--native")) { /* the native frames inside Python ones */
+			native = 1;
+			continue;
 		}
 		if (!strcmp(a, "-f") || !strcmp(a, "--format") || !strcmp(a, "-o") ||
 		    !strcmp(a, "--output") || !strcmp(a, "--value")) {
@@ -107,6 +112,7 @@ int hc_cmd_report(int argc, char **argv)
 		hc_analysis_close(&an);
 		return HC_EXIT_USAGE;
 	}
+	an.show_inner = native;
 	FILE *out = stdout;
 	if (out_path) {
 		out = fopen(out_path, "w");

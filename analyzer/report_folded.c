@@ -61,17 +61,20 @@ static const char *base_name(const char *path)
  * function they were inlined into. */
 static void put_stack(FILE *f, struct hc_analysis *a, const struct hc_site *s)
 {
-	if (!s->nframes) {
+	/* the whole allocation: with Python frames, the C frames inside the
+	 * innermost one too (the leaves) */
+	uint32_t n = s->nfull;
+	const uint64_t *fr = s->full;
+	if (!n) {
 		fputs("[no stack]", f);
 		return;
 	}
-	for (uint32_t i = s->nframes; i-- > 0;) {
+	for (uint32_t i = n; i-- > 0;) {
 		struct hc_sym_frame sf[HC_SYM_MAX_FRAMES];
 		struct hc_sym_where where = {0};
-		int k = a->sym ? hc_symbols_resolve(a->sym, s->frames[i], sf, HC_SYM_MAX_FRAMES,
-						    &where)
+		int k = a->sym ? hc_symbols_resolve(a->sym, fr[i], sf, HC_SYM_MAX_FRAMES, &where)
 			       : 0;
-		if (i + 1 < s->nframes)
+		if (i + 1 < n)
 			putc(';', f);
 		if (k <= 0) {
 			fputs("[unknown] ", f);
@@ -79,12 +82,17 @@ static void put_stack(FILE *f, struct hc_analysis *a, const struct hc_site *s)
 				put_name(f, base_name(where.module));
 				fprintf(f, "+0x%" PRIx64, where.offset);
 			} else {
-				fprintf(f, "0x%" PRIx64, s->frames[i]);
+				fprintf(f, "0x%" PRIx64, fr[i]);
 			}
 			continue;
 		}
 		for (int j = k; j-- > 0;) {
 			put_name(f, sf[j].function);
+			if (sf[j].python && sf[j].file) { /* a line is a frame of its own */
+				fputs(" (", f);
+				put_name(f, base_name(sf[j].file));
+				fprintf(f, ":%u)", sf[j].line);
+			}
 			if (j)
 				putc(';', f);
 		}

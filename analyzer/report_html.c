@@ -143,6 +143,8 @@ static void put_frame_li(FILE *f, const struct hc_frame_out *fo)
 		fputs("</span>", f);
 		if (fo->inlined)
 			fputs(" <span class=\"tag\">inlined</span>", f);
+		if (fo->python)
+			fputs(" <span class=\"tag py\">py</span>", f);
 		if (fo->file) {
 			fputs(" <span class=\"loc\" title=\"", f);
 			esc(f, fo->file);
@@ -188,6 +190,18 @@ static void put_stack(FILE *f, struct hc_analysis *a, const struct hc_node *x, s
 			"<ol class=\"stack\" start=\"%zu\">\n",
 			fr.n - shown, shown + 1);
 		for (size_t i = shown; i < fr.n; i++)
+			put_frame_li(f, &fr.f[i]);
+		fputs("</ol></details>\n", f);
+	}
+	/* the C code that allocated for the innermost Python frame */
+	fr.n = 0;
+	size_t inner = hc_analysis_inner(a, x, FRAMES_MAX, collect_frame, &fr);
+	if (inner) {
+		fprintf(f,
+			"<details class=\"more\"><summary>%zu native frame%s inside the first "
+			"Python frame</summary><ol class=\"stack\">\n",
+			inner, inner == 1 ? "" : "s");
+		for (size_t i = 0; i < fr.n; i++)
 			put_frame_li(f, &fr.f[i]);
 		fputs("</ol></details>\n", f);
 	}
@@ -1450,6 +1464,12 @@ static void totals_section(FILE *f, struct hc_analysis *a)
 	row(f, "lost events");
 	fprintf(f, "%llu%s</td></tr>\n", (unsigned long long)l->lost_events,
 		l->lost_events ? " <span class=\"warn-t\">(figures are lower bounds)</span>" : "");
+	char py[512];
+	if (hc_analysis_python(a, py, sizeof(py))) {
+		row(f, "Python");
+		esc(f, py + 7);
+		fputs("</td></tr>\n", f);
+	}
 	if (l->unknown_frees) {
 		row(f, "unknown frees");
 		fprintf(f,
@@ -1636,7 +1656,7 @@ static const char css[] =
 	"ol.stack li::marker{color:#a0a8b5}.fn{font-weight:600}.fn.unk{color:var(--muted)}"
 	".loc{color:var(--muted);margin-left:.6em}\n"
 	".tag{font-size:10.5px;background:#eef1f5;border-radius:3px;padding:0 4px;"
-	"color:var(--muted)}\n"
+	"color:var(--muted)}.tag.py{background:#e6f0fb;color:#2b5f9e}\n"
 	"details>summary{cursor:pointer}details.more>summary{font-size:13px;color:var(--muted);"
 	"margin-left:1.2em}\n"
 	".toggle{display:none;gap:0;margin:8px 0 10px}.js .toggle{display:inline-flex}\n"

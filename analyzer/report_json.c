@@ -72,6 +72,24 @@ static void trace_object(struct hc_json *j, struct hc_analysis *a)
 	}
 	hc_json_end(j);
 	hc_json_u64(j, "notes_dropped", s->notes_dropped);
+	const struct hc_pycodes *py = &a->model.py;
+	if (py->version) {
+		char v[32];
+		snprintf(v, sizeof(v), "%u.%u.%u", py->version >> 24, (py->version >> 16) & 0xff,
+			 (py->version >> 8) & 0xff);
+		hc_json_object_inline(j, "python");
+		hc_json_str(j, "version", v);
+		hc_json_str(j, "interpreter", py->path);
+		hc_json_str(j, "pythonmalloc", py->pymalloc);
+		hc_json_bool(j, "every_object_traced",
+			     py->pymalloc && (!strcmp(py->pymalloc, "malloc") ||
+					      !strcmp(py->pymalloc, "malloc_debug")));
+		hc_json_u64(j, "stacks", py->stacks);
+		hc_json_u64(j, "fallback_stacks", py->fallbacks);
+		hc_json_end(j);
+	} else {
+		hc_json_null(j, "python");
+	}
 	hc_json_num(j, "analysis_end_s", a->model.end_s);
 	if (a->model.teardown) {
 		hc_json_object_inline(j, "teardown");
@@ -125,6 +143,7 @@ static void settings_object(struct hc_json *j, struct hc_analysis *a)
 void hc_report_json_frame(struct hc_json *j, const struct hc_frame_out *f, int by_offset)
 {
 	hc_json_object_inline(j, NULL);
+	hc_json_str(j, "kind", f->python ? "python" : "native");
 	hc_json_str(j, "function", f->function);
 	hc_json_str(j, "file", f->file);
 	if (f->line)
@@ -135,7 +154,9 @@ void hc_report_json_frame(struct hc_json *j, const struct hc_frame_out *f, int b
 	char addr[24];
 	snprintf(addr, sizeof(addr), "0x%llx",
 		 (unsigned long long)(by_offset ? f->offset : f->address));
-	if (!by_offset)
+	if (f->python) /* a code object and a line, no address */
+		hc_json_null(j, by_offset ? "offset" : "address");
+	else if (!by_offset)
 		hc_json_str(j, "address", addr);
 	else if (f->module)
 		hc_json_str(j, "offset", addr);
@@ -194,6 +215,9 @@ static void site_object(struct hc_json *j, struct hc_analysis *a, const struct h
 	series(j, "aged_floor_series", x->aged_min, m->nwin);
 	hc_json_array(j, "frames");
 	hc_analysis_frames(a, x, 64, frame_obj, j);
+	hc_json_end(j);
+	hc_json_array(j, "inner_frames");
+	hc_analysis_inner(a, x, 64, frame_obj, j);
 	hc_json_end(j);
 	hc_json_end(j);
 }

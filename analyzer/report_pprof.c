@@ -490,16 +490,20 @@ static void samples(struct hc_pb *pb, struct pprof *p)
 				llround(hc_report_site_growth(m, s))};
 		if (!v[0] && !v[1] && v[2] <= 0)
 			continue;
+		/* The whole allocation: with Python frames, the C frames inside
+		 * the innermost one first (the leaves). */
+		uint32_t nf = s->nfull;
+		const uint64_t *fr = s->full;
 		/* Locations first: they may intern strings, never write here. */
-		for (uint32_t f = 0; f < s->nframes; f++)
-			location_id(p, s->frames[f]);
-		if (!s->nframes)
+		for (uint32_t f = 0; f < nf; f++)
+			location_id(p, fr[f]);
+		if (!nf)
 			location_id(p, NO_STACK_ADDR);
 		hc_pb_begin(pb, PROFILE_SAMPLE);
 		hc_pb_begin(pb, SAMPLE_LOCATION_ID); /* packed, the leaf first */
-		for (uint32_t f = 0; f < s->nframes; f++)
-			hc_pb_varint(pb, location_id(p, s->frames[f]));
-		if (!s->nframes)
+		for (uint32_t f = 0; f < nf; f++)
+			hc_pb_varint(pb, location_id(p, fr[f]));
+		if (!nf)
 			hc_pb_varint(pb, location_id(p, NO_STACK_ADDR));
 		hc_pb_end(pb);
 		hc_pb_begin(pb, SAMPLE_VALUE); /* packed */

@@ -104,12 +104,14 @@ static void frame_line(void *ctx, const struct hc_frame_out *f)
 	FILE *out = ((void **)ctx)[0];
 	const struct style *st = ((void **)ctx)[1];
 	if (f->function) {
-		fputs(f->inlined ? "      (inlined) " : "      ", out);
+		fputs(f->inlined ? "      (inlined) " : f->inner ? "      (inside) " : "      ", out);
 		put_text(out, f->function);
 		if (f->file) {
 			fprintf(out, "  %s", st->dim);
 			put_text(out, hc_short_path(f->file));
-			fprintf(out, ":%u%s", f->line, st->off);
+			if (f->line)
+				fprintf(out, ":%u", f->line);
+			fprintf(out, "%s%s", f->python ? "  [py]" : "", st->off);
 		} else if (f->module) {
 			fprintf(out, "  %sin ", st->dim);
 			put_text(out, hc_short_path(f->module));
@@ -123,6 +125,36 @@ static void frame_line(void *ctx, const struct hc_frame_out *f)
 		fprintf(out, "      [unknown] 0x%llx", (unsigned long long)f->address);
 	}
 	putc('\n', out);
+}
+
+struct inner_names {
+	const char *name[64];
+	size_t n;
+};
+
+static void inner_name(void *ctx, const struct hc_frame_out *f)
+{
+	struct inner_names *in = ctx;
+	if (in->n < 64)
+		in->name[in->n++] = f->function ? f->function : "[unknown]";
+}
+
+/* The native frames inside the innermost Python frame, folded into one
+ * line that starts from the C function the Python line called. */
+static void inner_frames(FILE *f, struct hc_analysis *a, const struct hc_node *x,
+			 const struct style *st)
+{
+	struct inner_names in = {.n = 0};
+	size_t n = hc_analysis_inner(a, x, 64, inner_name, &in);
+	if (!n || !in.n)
+		return;
+	fprintf(f, "      %s(in C: ", st->dim);
+	for (size_t i = in.n, shown = 0; i-- > 0 && shown < 3; shown++) {
+		if (shown)
+			fputs(" > ", f);
+		put_text(f, in.name[i]);
+	}
+	fprintf(f, "%s; --native shows every frame)%s\n", in.n > 3 ? " > ..." : "", st->off);
 }
 
 static void site_block(FILE *f, struct hc_analysis *a, const struct hc_node *x, int rank,
@@ -147,7 +179,12 @@ static void site_block(FILE *f, struct hc_analysis *a, const struct hc_node *x, 
 	if (x->nsites > 1)
 		fprintf(f, "    %u stacks share the %u innermost frames below:\n", x->nsites, x->depth);
 	void *ctx[2] = {f, (void *)st};
-	hc_analysis_frames(a, x, FRAMES_SHOWN, frame_line, ctx);
+	if (a->show_inner) { /* every frame, in stack order */
+		hc_analysis_full(a, x, 4 * FRAMES_SHOWN, frame_line, ctx);
+	} else {
+		hc_analysis_frames(a, x, FRAMES_SHOWN, frame_line, ctx);
+		inner_frames(f, a, x, st);
+	}
 	putc('\n', f);
 }
 
@@ -255,6 +292,12 @@ static void run_section(FILE *f, struct hc_analysis *a)
 			hc_fmt_bytes(b1, sizeof(b1), (double)s->header.sample_bytes));
 	fprintf(f, "  lost events   %llu%s\n", (unsigned long long)l->lost_events,
 		l->lost_events ? " (figures are lower bounds)" : "");
+	char py[512];
+	if (hc_analysis_python(a, py, sizeof(py))) {
+		fputs("  python        ", f);
+		put_text(f, py + 7); /* after "Python " */
+		putc('\n', f);
+	}
 	put_notes(f, s);
 }
 

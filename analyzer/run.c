@@ -30,7 +30,7 @@
 static const char usage[] =
 	"usage: heapcreep run [-o FILE] [--sample BYTES] [--allocator jemalloc|tcmalloc|PATH]\n"
 	"                     [--promote DURATION] [--interval DURATION] [--fork trace|off]\n"
-	"                     [-q] [--] COMMAND [ARGS...]\n";
+	"                     [--pymalloc] [-q] [--] COMMAND [ARGS...]\n";
 
 struct trace_info {
 	char name[NAME_MAX + 1];
@@ -120,6 +120,10 @@ static int find_allocator(const char *what, char *out, size_t cap)
 int hc_run_option(struct hc_run_opts *o, const char *a, const char *v)
 {
 	const char **slot = NULL;
+	if (!strcmp(a, "--pymalloc")) {
+		o->pymalloc = 1;
+		return 1;
+	}
 	if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 		o->quiet = 1;
 		return 1;
@@ -232,6 +236,11 @@ static void exec_child(char **cmd, const struct hc_run_opts *o, const char *shim
 		setenv("HEAPCREEP_INTERVAL", o->interval, 1);
 	if (o->fork_mode)
 		setenv("HEAPCREEP_FORK", o->fork_mode, 1);
+	/* Python serves objects of 512 bytes or less from its own arenas
+	 * (pymalloc), where no malloc hook sees them: every object goes to
+	 * malloc instead, unless asked or already chosen by the user. */
+	if (!o->pymalloc && !getenv("PYTHONMALLOC"))
+		setenv("PYTHONMALLOC", "malloc", 1);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	execvp(cmd[0], cmd);

@@ -8,6 +8,7 @@ struct hc_run_opts {
 	const char *out;
 	const char *sample, *promote, *interval, *fork_mode, *allocator;
 	int quiet;
+	int pymalloc;         /* keep Python's pymalloc (no PYTHONMALLOC=malloc) */
 	double duration_s;    /* soak: SIGTERM after this long (0: wait) */
 	double grace_s;       /* soak: SIGKILL this long after SIGTERM */
 	/* results */

@@ -98,6 +98,7 @@ struct hc_symbols {
 
 	Dwfl_Callbacks callbacks;
 	char *debuginfo_path;
+	const struct hc_pycodes *py;
 };
 
 /* --- the demangler --------------------------------------------------------
@@ -846,6 +847,7 @@ int hc_symbols_add_stored(struct hc_symbols *s, const struct hc_rec *symbols_rec
 			o->function = intern(s, f.function.p, f.function.len);
 			o->file = f.file.len ? intern(s, f.file.p, f.file.len) : NULL;
 			o->line = f.line <= 0xffffffffu ? (unsigned)f.line : 0;
+			o->python = 0;
 			if (!o->function || (f.file.len && !o->file))
 				return -ENOMEM;
 		}
@@ -895,6 +897,7 @@ static int resolve_disk(struct hc_symbols *s, uint64_t addr)
 		o->function = intern_name(s, fr[k].function);
 		o->file = fr[k].file ? intern_path(s, fr[k].dir, fr[k].file) : NULL;
 		o->line = fr[k].line;
+		o->python = 0;
 		if (!o->function || (fr[k].file && !o->file))
 			return -ENOMEM;
 	}
@@ -908,9 +911,34 @@ static int resolve_disk(struct hc_symbols *s, uint64_t addr)
 	return 0;
 }
 
+void hc_symbols_set_python(struct hc_symbols *s, const struct hc_pycodes *py)
+{
+	s->py = py;
+}
+
+/* A Python frame of a merged stack: its function, file and line. */
+static int resolve_python(struct hc_symbols *s, uint64_t w, struct hc_sym_frame *out, int max,
+			  struct hc_sym_where *where)
+{
+	if (where) {
+		where->module = NULL;
+		where->offset = 0;
+	}
+	const struct hc_pycode *c = s->py ? hc_pycodes_get(s->py, hc_pydisplay_code(w)) : NULL;
+	if (!c || max < 1)
+		return 0;
+	out[0].function = c->qualname;
+	out[0].file = c->filename;
+	out[0].line = hc_pydisplay_line(w);
+	out[0].python = 1;
+	return 1;
+}
+
 int hc_symbols_resolve(struct hc_symbols *s, uint64_t addr, struct hc_sym_frame *out, int max,
 		       struct hc_sym_where *where)
 {
+	if (hc_pydisplay_is(addr))
+		return resolve_python(s, addr, out, max, where);
 	if (where) {
 		where->module = NULL;
 		where->offset = 0;

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pycode.h"
 #include "reader.h"
 
 /* One frame of a resolved address. */
@@ -27,6 +28,7 @@ struct hc_sym_frame {
 	const char *function; /* never NULL; C++ names demangled when possible */
 	const char *file;     /* source path as the debug info has it, or NULL */
 	unsigned line;        /* 0 when unknown */
+	int python;           /* a Python function, file and line */
 };
 
 /* Where an address lies in the trace's module map. */
@@ -59,6 +61,10 @@ int hc_symbols_add_stored(struct hc_symbols *s, const struct hc_rec *symbols_rec
  * call instruction. */
 int hc_symbols_resolve(struct hc_symbols *s, uint64_t addr, struct hc_sym_frame *out, int max,
 		       struct hc_sym_where *where);
+
+/* Python frames of merged stacks (pycode.h, display words) resolve from
+ * py, which must outlive their use. */
+void hc_symbols_set_python(struct hc_symbols *s, const struct hc_pycodes *py);
 
 /* 1 when addr has resolved frames from a SYMBOLS record, -1 when it has only
  * an unresolved entry there, 0 when no record mentions it. */

@@ -483,6 +483,7 @@ static void write_python(void)
 	hc_rec_u(&C.w, pi.eval_lo);
 	hc_rec_u(&C.w, pi.eval_hi);
 	hc_rec_str(&C.w, pi.path, strlen(pi.path));
+	hc_rec_str(&C.w, hc_config.pymalloc, strlen(hc_config.pymalloc));
 	hc_rec_end(&C.w);
 	C.python_written = 1;
 }

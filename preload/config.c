@@ -53,6 +53,9 @@ int hc_config_load(void)
 	c->fork_mode = HC_FORK_TRACE;
 	c->zstd_level = 3;
 	c->python = 1;
+	const char *pm = secure_getenv("PYTHONMALLOC");
+	if (pm)
+		hc_fmt(c->pymalloc, sizeof(c->pymalloc), "%s", pm);
 
 	/* Walk the environment so that unknown HEAPCREEP_ names (typos) are
 	 * caught, but read values through secure_getenv. */

@@ -34,6 +34,7 @@ struct hc_config {
 	int fork_mode;
 	int zstd_level;
 	int python;             /* walk Python frames when the process runs CPython */
+	char pymalloc[32];      /* PYTHONMALLOC as the process started ("": unset) */
 	char text[1024];        /* our HEAPCREEP_ variables, for the header */
 };
 extern struct hc_config hc_config HC_HIDDEN;

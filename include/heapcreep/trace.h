@@ -99,7 +99,8 @@ enum hc_record {
 	/* The process runs CPython and its frames are walked: version
 	 * (PY_VERSION_HEX), eval_lo, eval_hi (_PyEval_EvalFrameDefault: a
 	 * native frame in this range ran the Python frames up to the next
-	 * entry frame), interpreter path str. */
+	 * entry frame), interpreter path str, PYTHONMALLOC str (as the
+	 * process started; empty: unset, pymalloc serves small objects). */
 	HC_REC_PYTHON = 15,
 };
 

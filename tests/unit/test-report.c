@@ -203,6 +203,7 @@ static const char golden_complete[] =
 	"      {\"time_s\": 1.750000000, \"level\": \"error\", \"message\": \"tracing \\\"stopped\\\"\\t\\u0001\"}\n"
 	"    ],\n"
 	"    \"notes_dropped\": 0,\n"
+	"    \"python\": null,\n"
 	"    \"analysis_end_s\": 0,\n"
 	"    \"teardown\": null\n"
 	"  },\n"
