@@ -400,12 +400,12 @@ static const char *check_debug_offsets(const struct hc_pyoffsets *o, uintptr_t r
 	if (!o->dbg_size)
 		return NULL;
 	if (memcmp((const void *)rt, "xdebugpy", 8))
-		return "_Py_DebugOffsets cookie";
+		return "its _Py_DebugOffsets cookie is not 'xdebugpy'";
 	uint64_t v = load(rt + o->dbg_version);
 	if ((v >> 16) != o->version)
-		return "_Py_DebugOffsets version";
+		return "its _Py_DebugOffsets version differs";
 	if (load(rt + o->dbg_free_threaded))
-		return "free-threaded build";
+		return "it is a free-threaded build";
 	const struct {
 		uint16_t dbg, ours;
 	} f[] = {
@@ -419,7 +419,7 @@ static const char *check_debug_offsets(const struct hc_pyoffsets *o, uintptr_t r
 	};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (load(rt + f[i].dbg) != f[i].ours)
-			return "a _Py_DebugOffsets field";
+			return "a _Py_DebugOffsets field differs from the table";
 	return NULL;
 }
 
@@ -469,16 +469,16 @@ int hc_py_consider(const char *path, uint64_t map_start, uint64_t map_off, char 
 			o = &hc_pyoffsets_table[i];
 	const char *bad = NULL;
 	if (!o)
-		bad = "no frame layout for this version (3.10 to 3.13 are known)";
+		bad = "no frame layout is known for this version (3.10 to 3.13 are)";
 	else if (!eval || !eval_size || !str_type || !bytes_type)
-		bad = "interpreter symbols missing";
+		bad = "interpreter symbols are missing";
 	else if (load(code_type + o->tp_basicsize) != o->co_basicsize)
-		bad = "the code object's size";
+		bad = "the code object's size differs from the table";
 	else if (!member_at(code_type, o, "co_filename", o->co_filename) ||
 		 !member_at(code_type, o, "co_name", o->co_name) ||
 		 !member_at(code_type, o, "co_firstlineno", o->co_firstlineno) ||
 		 (o->co_qualname != 0xffff && !member_at(code_type, o, "co_qualname", o->co_qualname)))
-		bad = "the code object's member offsets";
+		bad = "the code object's member offsets differ from the table";
 	else
 		bad = check_debug_offsets(o, rt);
 	if (minor_hex)
@@ -489,7 +489,7 @@ int hc_py_consider(const char *path, uint64_t map_start, uint64_t map_off, char 
 		hc_fmt(msg, cap, "Python %u.%u.%u", hex >> 24, (hex >> 16) & 0xff, (hex >> 8) & 0xff);
 	size_t k = strlen(msg);
 	if (bad) {
-		hc_fmt(msg + k, cap - k, " in %s: Python frames off (%s differs from the table); "
+		hc_fmt(msg + k, cap - k, " in %s: Python frames off (%s); "
 			"native frames go on", path, bad);
 		return -1;
 	}

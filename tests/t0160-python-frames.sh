@@ -86,6 +86,58 @@ while read -r name py; do
 	esac
 	is "$(jget rep.$name.json '.trace.python.pythonmalloc')" malloc \
 		"$name: the report says every object was traced (PYTHONMALLOC=malloc)"
+	# A fork child: its own trace, its own code records, its frames.
+	rm -rf fork && mkdir fork
+	HEAPCREEP_OUTPUT=$TMP/fork/%p.hct HEAPCREEP_PROMOTE=10ms HEAPCREEP_INTERVAL=10ms \
+		PYTHONMALLOC=malloc LD_PRELOAD="$LIB" "$py" -W ignore::DeprecationWarning "$SRC/pyfork.py"
+	got=
+	for t in fork/*.hct; do
+		"$HC" stacks "$t" 2>/dev/null | awk -F'\t' '
+			$1 == "stack" { want = ("," $5 ",") ~ /,333332,/ }
+			want && $1 == "frame" && $2 == "python" { n = split($5, p, "/"); printf "%s %s:%s;", $4, p[n], $6 }'
+	done >fork.got
+	is "$(cat fork.got)" "child_work pyfork.py:$(grep -n 'bytearray(333331)' "$SRC/pyfork.py" | cut -d: -f1);<module> pyfork.py:$(grep -n '^    child_work()' "$SRC/pyfork.py" | cut -d: -f1);" \
+		"$name: a fork child's block carries the child's Python frames"
+
+	# -X perf (3.12+): every call through a trampoline the native walk
+	# cannot pass: the Python frames stay exact, the merge falls back,
+	# counted, never interleaved wrongly.
+	case $name in
+	*3.12 | *3.13)
+		rm -f perf.hct
+		HEAPCREEP_OUTPUT=$TMP/perf.hct HEAPCREEP_PROMOTE=10ms HEAPCREEP_INTERVAL=10ms \
+			PYTHONMALLOC=malloc LD_PRELOAD="$LIB" "$py" -X perf "$SRC/pygolden.py" want.perf \
+			>/dev/null 2>&1
+		"$HC" stacks perf.hct >stacks.perf 2>/dev/null
+		is "$(/usr/bin/python3 compare.py want.perf stacks.perf | tail -n 1)" \
+			"checked $(wc -l <want.perf) wrong 0" "$name -X perf: the Python frames are still exact"
+		"$HC" report -f json perf.hct >perf.json 2>/dev/null
+		ok "$([ "$(jget perf.json .trace.python.fallback_stacks)" -gt 0 ]; echo $?)" \
+			"$name -X perf: $(jget perf.json .trace.python.fallback_stacks) stacks fell back, counted"
+		;;
+	esac
 done <list
+
+# --- interpreters the walker must refuse ----------------------------------------
+# A program that exports what an interpreter does, with a version or a layout
+# the table does not describe: Python frames off, one NOTE, native frames on.
+CC=${CC:-cc}
+for case in "0x036300f0 no frame layout is known for this version" \
+	"0x030c01f0 the code object's size differs from the table" \
+	"0x030d00f0 its _Py_DebugOffsets cookie is not 'xdebugpy'"; do
+	v=${case%% *}
+	why=${case#* }
+	$CC -O1 -rdynamic -DFAKE_VERSION="$v" -o fake "$SRC/fakepython.c" || exit 2
+	rm -f fake.hct
+	out=$(HEAPCREEP_OUTPUT=$TMP/fake.hct HEAPCREEP_PROMOTE=10ms HEAPCREEP_INTERVAL=10ms \
+		LD_PRELOAD="$LIB" ./fake)
+	is "$out" 1 "fake interpreter $v: runs, its output unchanged"
+	"$HC" report fake.hct >fake.txt 2>/dev/null
+	grep -q "Python frames off ($why" fake.txt
+	ok $? "fake $v: the report says Python frames are off: $why"
+	"$HC" stacks fake.hct >fake.st 2>/dev/null
+	grep -q "^frame	native	outer	main	" fake.st
+	ok $? "fake $v: its block still has its native frames (main)"
+done
 
 done_testing
