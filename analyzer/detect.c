@@ -784,6 +784,34 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 		}
 	}
 
+	/* Nor when the program's memory outside the traced heap (its RSS less
+	 * the heap and the shim's own) rises steadily by the budget: pymalloc's
+	 * arenas (PYTHONMALLOC not malloc), anonymous mmap, a native pool. */
+	if (d->verdict != HC_VERDICT_LEAK) {
+		s.n = 0;
+		int have = 1;
+		for (size_t w = w0; w < m->nwin; w++) {
+			s.x[s.n] = m->win[w].t;
+			s.y[s.n++] = m->win[w].outside_min;
+			have &= m->win[w].own_rss_max > 0;
+		}
+		struct segtrend r;
+		if (have)
+			seg_trend(o, &s, 0, 2, &r);
+		if (have && r.p < o->fdr && !sawtooth(&s)) {
+			char rate[32], grew[32];
+			fmt_rate(rate, sizeof(rate), r.slope);
+			d->verdict = HC_VERDICT_INCONCLUSIVE;
+			snprintf(d->reason, sizeof(d->reason),
+				 "RSS grows %s outside the traced heap (%s over the judged span, p "
+				 "%.1e): memory no traced allocation holds, such as pymalloc's "
+				 "arenas (trace Python with PYTHONMALLOC=malloc, as heapcreep run "
+				 "does), anonymous mmap or a native pool", rate,
+				 hc_fmt_bytes(grew, sizeof(grew), r.slope * (m->end_s - d->warmup_s)),
+				 r.p);
+		}
+	}
+
 	/* Others: whole-stack nodes, largest first, for the report's context. */
 	for (size_t i = 1; i < m->nnodes; i++) {
 		struct hc_node *x = &m->nodes[i];

@@ -32,7 +32,9 @@ struct hc_detect_opts {
 
 struct hc_detect {
 	int verdict;          /* overall */
-	char reason[256];     /* why, when the whole trace is inconclusive */
+	/* why, when the whole trace is inconclusive; with inconclusive
+	 * findings, growth outside the traced heap, if any */
+	char reason[512];
 	double warmup_s;      /* windows before this are warm-up */
 	uint32_t *findings;   /* reported nodes, fastest growth first */
 	size_t nfindings;

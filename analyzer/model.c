@@ -739,7 +739,11 @@ static void build_windows(struct hc_model *m)
 		x->heap_max = 0;
 		x->rss_max = 0;
 		x->own_rss_max = 0;
+		x->outside_min = INFINITY;
 		for (size_t k = x->first; k <= x->last; k++) {
+			if (m->snaps[k].rss > 0)
+				x->outside_min = fmin(x->outside_min, m->snaps[k].rss - m->snaps[k].shim -
+									  m->snaps[k].heap_live);
 			x->t += m->snaps[k].t;
 			x->heap_min = fmin(x->heap_min, m->snaps[k].heap_live);
 			x->heap_max = fmax(x->heap_max, m->snaps[k].heap_live);
@@ -747,6 +751,8 @@ static void build_windows(struct hc_model *m)
 			x->own_rss_max = fmax(x->own_rss_max, m->snaps[k].rss - m->snaps[k].shim);
 		}
 		x->t /= (double)(x->last - x->first + 1);
+		if (!isfinite(x->outside_min))
+			x->outside_min = 0;
 	}
 }
 

@@ -79,6 +79,10 @@ struct hc_window {
 	size_t first, last;   /* snapshot indices (inclusive) */
 	double heap_min, heap_max, rss_max;
 	double own_rss_max;   /* rss less the shim's own memory: the program's */
+	/* the least, over the window's snapshots, of the program's RSS less
+	 * the traced heap: memory no traced allocation holds (allocator
+	 * overhead, pymalloc's arenas, mmap) */
+	double outside_min;
 };
 
 struct hc_node {

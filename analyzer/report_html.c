@@ -1319,6 +1319,10 @@ static void put_sentence(FILE *f, struct hc_analysis *a)
 			   "it yet (why, and what would settle it, below)",
 			hc_fmt_bytes(b1, sizeof(b1), top->slope));
 		put_limit_clause(f, a, 1);
+		if (d->reason[0]) {
+			fputs(". Also: ", f);
+			esc(f, d->reason);
+		}
 	} else if (d->verdict == HC_VERDICT_INCONCLUSIVE) {
 		fputs("Inconclusive: ", f);
 		esc(f, d->reason);

@@ -209,6 +209,11 @@ static void verdict_line(FILE *f, struct hc_analysis *a, const struct style *st)
 		fprintf(f, "%s%sINCONCLUSIVE%s: %s\n", st->bold, st->yellow, st->off,
 			d->nfindings ? "growth the rules cannot confirm yet (below, with why)"
 				     : d->reason);
+		if (d->nfindings && d->reason[0]) {
+			fputs("  also: ", f);
+			put_text(f, d->reason);
+			putc('\n', f);
+		}
 	} else {
 		fprintf(f, "%s%sPASS%s: no allocation site's retained set keeps growing\n", st->bold,
 			st->green, st->off);

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Sites by Python line: a service whose retained records and temporary
+# replies are built by the same function is a LEAK on the retaining caller's
+# line, never on the replies'; a registry of small dicts (under pymalloc's
+# 512 bytes) is a LEAK on its line as heapcreep run traces it (every object
+# through malloc), and with pymalloc kept it is not silent: the report says
+# RSS grows outside the traced heap.
+. "$(dirname "$0")/lib.sh"
+SRC=$(cd "$top" && pwd -P)/tests/programs
+py=/usr/bin/python3
+[ -x "$py" ] || { skip "Python sites" "no /usr/bin/python3"; done_testing; }
+line_of() { grep -n -- "$2" "$SRC/$1" | head -n 1 | cut -d: -f1; } # FILE TEXT
+
+# All three at once: each mostly sleeps.
+"$HC" run -q -o svc.hct -- "$py" "$SRC/pyservice.py" 20 >svc.out &
+"$HC" run -q -o small.hct -- "$py" "$SRC/pysmall.py" 20 >small.out &
+"$HC" run -q --pymalloc -o smallp.hct -- "$py" "$SRC/pysmall.py" 20 >smallp.out
+wait
+
+"$HC" report -f json svc.hct >svc.json
+keep=$(line_of pyservice.py 'HISTORY.append(build')
+temp=$(line_of pyservice.py 'reply = build(')
+built=$(line_of pyservice.py 'return {"kind"')
+is "$(jget svc.json '.sites[0] | "\(.verdict) \(.frames[0].function):\(.frames[0].line) \(.frames[1].function):\(.frames[1].line)"')" \
+	"leak build:$built handle:$keep" "service: a LEAK where build() is called to keep (line $keep)"
+is "$(jget svc.json "[.sites[] | select(.verdict != \"none\") | select(any(.frames[]; .function == \"handle\" and .line == $temp))] | length")" 0 \
+	"no finding on the replies' line ($temp), though the same line of build() makes them"
+is "$(jget svc.json '.sites[0].growth_bytes_per_s / 200000 | . > 0.8 and . < 1.25')" true \
+	"at the rate the records are kept ($(jget svc.json .sites[0].growth_bytes_per_s) B/s, about 200 KB/s)"
+
+"$HC" report -f json small.hct >small.json
+reg=$(line_of pysmall.py 'REGISTRY\[i\] = ')
+is "$(jget small.json '.sites[0] | "\(.verdict) \(.frames[0].function):\(.frames[0].line)"')" "leak register:$reg" \
+	"small dicts, every object traced: a LEAK on the registry's line ($reg)"
+
+"$HC" report -f json smallp.hct >smallp.json
+is "$(jget smallp.json '.verdict != "pass"')" true \
+	"small dicts, pymalloc kept: not a pass ($(jget smallp.json .verdict))"
+jget smallp.json .reason | grep -q 'outside the traced heap'
+ok $? "and the report says RSS grows outside the traced heap: $(jget smallp.json .reason)"
+is "$(jget smallp.json '.trace.python.every_object_traced')" false "it says pymalloc was kept"
+
+done_testing
