@@ -32,6 +32,21 @@ rows = [{"id": i, "name": "row%d" % i, "tags": list(range(i % 13))} for i in ran
 for _ in range(3):
     json.loads(json.dumps(rows))
 PY
+# 20 Python frames deep, then 200 000 bytearrays of 600 bytes (each two
+# mallocs: the object and its buffer): what walking the frames adds to an
+# allocation, from the loop's own thread CPU time (loop.txt), free of the
+# start-up's imports.
+cat >deep20.py <<'PY'
+import itertools, time
+def down(n):
+    if n > 1:
+        return down(n - 1)
+    t = time.thread_time_ns()
+    for _ in itertools.repeat(None, 200000):
+        bytearray(599)
+    open("loop.txt", "w").write(str(time.thread_time_ns() - t))
+down(19)  # and <module>: 20 frames
+PY
 # The interpreter itself, not a wrapper (pyenv's shim is a bash script that
 # the tools would trace instead); PYTHONMALLOC=malloc sends every object to
 # malloc (pymalloc would serve small ones from its own arenas).
@@ -43,13 +58,17 @@ workloads="churn-1t|$CHURN $pairs 1
 churn-2t|$CHURN $pairs 2
 churn-deep|$CHURN $(n 1000000) 1 40
 realloc|$CHURN $pairs 1 15 realloc
-python3|$PY alloc.py"
+python3|$PY alloc.py
+py-deep20|$PY deep20.py"
 
-tools="baseline heapcreep heapcreep-512k heaptrack-r jemalloc-prof-all jemalloc-prof-512k massif"
+# heapcreep-nopy: the shim with Python frames off (HEAPCREEP_PYTHON=0), on
+# the Python workloads only.
+tools="baseline heapcreep heapcreep-nopy heapcreep-512k heaptrack-r jemalloc-prof-all jemalloc-prof-512k massif"
 
 have() { command -v "$1" >/dev/null 2>&1; }
-tool_ok() {
+tool_ok() { # TOOL WORKLOAD
 	case $1 in
+	heapcreep-nopy) case $2 in python3 | py-*) true ;; *) false ;; esac ;;
 	heaptrack-r) have heaptrack ;;
 	jemalloc-prof*) [ -f "$JEMALLOC" ] ;;
 	massif) have valgrind ;;
@@ -64,14 +83,17 @@ run() {
 	case $tool in
 	baseline) pre='env' ;; # started the way the shim's runs are
 	heapcreep) pre="env HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
+	heapcreep-nopy) pre="env HEAPCREEP_PYTHON=0 HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
 	heapcreep-512k) pre="env HEAPCREEP_SAMPLE=512K HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
 	heaptrack-r) pre="heaptrack -r -o $work/t/ht" ;;
 	jemalloc-prof-all) pre="env LD_PRELOAD=$JEMALLOC MALLOC_CONF=prof:true,lg_prof_sample:0,prof_final:true,prof_prefix:$work/t/jeprof" ;;
 	jemalloc-prof-512k) pre="env LD_PRELOAD=$JEMALLOC MALLOC_CONF=prof:true,lg_prof_sample:19,prof_final:true,prof_prefix:$work/t/jeprof" ;;
 	massif) pre="valgrind -q --tool=massif --massif-out-file=$work/t/massif.out" ;;
 	esac
+	rm -f loop.txt
 	# shellcheck disable=SC2086
 	"$build/bench/timeit" time.txt $pre $cmd >/dev/null 2>err.txt
+	loop=$(cat loop.txt 2>/dev/null || echo -)
 	read -r wall user sys rss <time.txt
 	bytes=$(du -cb t 2>/dev/null | tail -n 1 | cut -f1)
 	ana=-
@@ -84,7 +106,7 @@ run() {
 		fi
 		;;
 	esac
-	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') $rss $bytes $ana" >>"$out"
+	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') $rss $bytes $ana $loop" >>"$out"
 }
 
 echo "heapcreep bench: $(date -u +%Y-%m-%d), $(nproc) CPUs, $rounds rounds, $pairs pairs per churn thread" >&2
@@ -92,7 +114,7 @@ echo "$workloads" | while IFS='|' read -r wname wcmd; do
 	r=1
 	while [ "$r" -le "$rounds" ]; do
 		for tool in $tools; do
-			tool_ok "$tool" && run "$tool" "$wcmd" "res.$wname.$tool"
+			tool_ok "$tool" "$wname" && run "$tool" "$wcmd" "res.$wname.$tool"
 		done
 		r=$((r + 1))
 	done
@@ -109,7 +131,7 @@ echo "$workloads" | while IFS='|' read -r wname wcmd; do
 		rss=$(median 3 "$f")
 		bytes=$(median 4 "$f")
 		ana=$(median 5 "$f")
-		case $wname in churn-2t) mp=$((2 * pairs)) ;; churn-deep) mp=$(n 1000000) ;; python3) mp=0 ;; *) mp=$pairs ;; esac
+		case $wname in churn-2t) mp=$((2 * pairs)) ;; churn-deep) mp=$(n 1000000) ;; python3 | py-*) mp=0 ;; *) mp=$pairs ;; esac
 		wall_x=$(ratio 1 "$f" "res.$wname.baseline")
 		cpu_x=$(ratio 2 "$f" "res.$wname.baseline")
 		awk -v w="$wname" -v t="$tool" -v wall="$wall" -v wx="$wall_x" -v cx="$cpu_x" \
@@ -121,4 +143,16 @@ echo "$workloads" | while IFS='|' read -r wname wcmd; do
 		}'
 	done
 done
+# What the Python frames cost: the 20-frame loop's thread CPU time with
+# them less without, per allocation (400 000), the median over rounds.
+if [ -f res.py-deep20.heapcreep ] && [ -f res.py-deep20.heapcreep-nopy ]; then
+	# per_alloc COL_A COL_B: the median of (a - b) / 400 000 over rounds
+	per_alloc() {
+		paste -d' ' res.py-deep20.heapcreep res.py-deep20.heapcreep-nopy res.py-deep20.baseline |
+			awk -v a="$1" -v b="$2" '{ print ($a - $b) / 400000 }' | sort -n |
+			awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	}
+	printf 'python frames: +%.0f ns per allocation 20 Python frames deep (the shim without them: +%.0f ns; loop thread CPU, median of %d rounds)\n' \
+		"$(per_alloc 6 12)" "$(per_alloc 12 18)" "$rounds"
+fi
 "$build/bench/clock"

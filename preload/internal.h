@@ -225,6 +225,16 @@ enum { HC_RING_FREE, HC_RING_OWNED, HC_RING_DEAD };
 #define HC_RULE_BITS 11     /* per-ring unwind rules: 2048, direct-mapped */
 #define HC_MEMO_BITS 6      /* per-ring remembered stacks: 64, direct-mapped */
 #define HC_MEMO_FRAMES 64
+#define HC_PYCODE_BITS 8    /* per-ring code objects met, direct-mapped */
+
+/* A code object this thread met (pyframes.c): its id and what the walk
+ * needs of it, so that a frame of a known code costs two loads. */
+struct hc_pycode_seen {
+	uint64_t code;    /* its address; 0: empty */
+	uint64_t table;   /* its co_linetable: tells a reused address */
+	uint32_t id;
+	int32_t first;    /* _co_firsttraceable (3.11+) */
+};
 
 /* How to find the caller's frame from code at ip (unwind.c). */
 struct hc_unwind_rule {
@@ -271,6 +281,7 @@ struct hc_ring {
 	uint32_t rules_epoch;
 	struct hc_unwind_rule rules[1u << HC_RULE_BITS];
 	struct hc_stack_memo memos[1u << HC_MEMO_BITS];
+	struct hc_pycode_seen pycode[1u << HC_PYCODE_BITS];
 };
 
 /* Ring registry: an append-only lock-free list, rings recycled, never freed. */

@@ -220,9 +220,31 @@ int hc_py_walk(struct hc_ring *r, uint64_t *out, int max)
 			continue;
 		}
 		uintptr_t code = load(f + o->fr_code);
-		if (!code || (code & 7) || load(code + o->ob_type) != py.code_type) {
-			f = prev; /* 3.13: a frame running no code object */
+		if (!code || (code & 7)) {
+			f = prev;
 			continue;
+		}
+		/* A code object this thread met: its id and first traceable
+		 * instruction without the type check or the shared table. The
+		 * line table tells another code object at a reused address (a
+		 * live code object holds its table, so the two cannot both be
+		 * reused into the same pair). */
+		struct hc_pycode_seen *seen = &r->pycode[(code >> 4) & ((1u << HC_PYCODE_BITS) - 1)];
+		uintptr_t table = load(code + o->co_linetable);
+		if (unlikely(seen->code != code || seen->table != table)) {
+			if (load(code + o->ob_type) != py.code_type) {
+				f = prev; /* 3.13: a frame running no code object */
+				continue;
+			}
+			seen->code = 0;
+			seen->id = code_id(r, code);
+			seen->first = o->co_firsttraceable != 0xffff
+					      ? (int32_t)load32(code + o->co_firsttraceable)
+					      : 0;
+			seen->table = table;
+			seen->code = seen->id ? code : 0; /* no id: asked again next time */
+			if (!seen->id)
+				atomic_fetch_add_explicit(&hc_py_unknown_code, 1, memory_order_relaxed);
 		}
 		int64_t idx;
 		if (o->co_code == 0xffff) { /* 3.10: f_lasti */
@@ -238,9 +260,9 @@ int hc_py_walk(struct hc_ring *r, uint64_t *out, int max)
 							     o->owned_by_cstack);
 		else /* 3.10: each frame has its own eval loop */
 			entry = 1;
-		uint32_t id;
+		uint32_t id = seen->id;
 		if (o->co_firsttraceable != 0xffff && owner != o->owned_by_generator &&
-		    idx < (int32_t)load32(code + o->co_firsttraceable)) {
+		    idx < seen->first) {
 			/* Not yet started (before its RESUME): not a frame the
 			 * program sees. An entry one still owns its eval loop's
 			 * native frame; a marker keeps the merge in step. */
@@ -250,10 +272,6 @@ int hc_py_walk(struct hc_ring *r, uint64_t *out, int max)
 			}
 			id = 0;
 			idx = -1;
-		} else {
-			id = code_id(r, code);
-			if (!id)
-				atomic_fetch_add_explicit(&hc_py_unknown_code, 1, memory_order_relaxed);
 		}
 		if (idx < -1 || idx >= 0x7fffffff)
 			idx = -1;

@@ -42,6 +42,7 @@ void hc_ring_reset(struct hc_ring *r)
 	r->gave_up_tail = 0;
 	r->pad_pending = 0;
 	memset(r->known, 0, sizeof(r->known));
+	memset(r->pycode, 0, sizeof(r->pycode)); /* a fork child sends codes anew */
 }
 
 static void pause_ns(long ns)
