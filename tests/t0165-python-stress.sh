@@ -3,12 +3,13 @@
 # every allocation walked (PYTHONMALLOC=malloc) while threads run JSON,
 # regex, zlib and sqlite3 (the GIL released in C), the collector runs,
 # finalizers allocate, a child is forked and a daemon thread still
-# allocates at exit (tests/programs/pystress.py). Five runs each: no crash,
+# allocates at exit (tests/programs/pystress.py). Five runs each (two in
+# make test, five in make test-long, HC_STRESS_RUNS to choose): no crash,
 # the program's output and exit status as without the shim, both traces
 # (parent and child) readable, with Python frames.
 . "$(dirname "$0")/lib.sh"
 SRC=$(cd "$top" && pwd -P)/tests/programs
-RUNS=${HC_STRESS_RUNS:-5}
+RUNS=${HC_STRESS_RUNS:-$([ -n "${HC_TEST_LONG:-}" ] && echo 5 || echo 2)}
 
 root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
 for v in 10 11 12 13; do
