@@ -18,17 +18,20 @@ pythons() {
 			[ -x "$p" ] && echo "pyenv-3.$v $p"
 		done
 	done
-	[ -x /usr/bin/python3.11 ] && echo "debian-3.11 /usr/bin/python3.11"
+	for p in /usr/bin/python3.1[0-3]; do
+		[ -x "$p" ] && echo "debian-${p#/usr/bin/python} $p"
+	done
 }
 pythons >list
 [ -s list ] || { skip "Python frames" "no CPython 3.10-3.13 here"; done_testing; }
 
 # --- the layout table against the headers present -----------------------------
-if (cd "$top" && sh tools/gen-pyoffsets --check) >gen.out 2>&1; then
-	ok 0 "preload/pyoffsets.h agrees with every interpreter's headers found here"
-else
-	ok 1 "preload/pyoffsets.h agrees with the headers: $(cat gen.out)"
-fi
+(cd "$top" && sh tools/gen-pyoffsets --check) >gen.out 2>&1
+case $? in
+0) ok 0 "preload/pyoffsets.h agrees with every interpreter's headers found here" ;;
+2) skip "the layout table against the headers" "$(cat gen.out)" ;;
+*) ok 1 "preload/pyoffsets.h agrees with the headers: $(cat gen.out)" ;;
+esac
 
 # --- the golden walk, per interpreter -----------------------------------------
 # compare EXPECTED STACKS: one line per expected block that is wrong or

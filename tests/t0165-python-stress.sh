@@ -17,7 +17,9 @@ for v in 10 11 12 13; do
 		[ -x "$p" ] && echo "pyenv-3.$v $p"
 	done
 done >list
-[ -x /usr/bin/python3.11 ] && echo "debian-3.11 /usr/bin/python3.11" >>list
+for p in /usr/bin/python3.1[0-3]; do
+	[ -x "$p" ] && echo "debian-${p#/usr/bin/python} $p"
+done >>list
 [ -s list ] || { skip "Python stress" "no CPython 3.10-3.13 here"; done_testing; }
 
 while read -r name py; do
