@@ -119,6 +119,19 @@ while read -r name py; do
 			"$name -X perf: $(jget perf.json .trace.python.fallback_stacks) stacks fell back, counted"
 		;;
 	esac
+	# An interpreter loaded late by an embedding program (dlopen): found
+	# at a later module scan, its frames as exact.
+	lib=$(ls "$(dirname "$py")"/../lib/libpython3.*.so.1.0 2>/dev/null | head -n 1)
+	if [ -n "$lib" ]; then
+		rm -f emb.hct
+		HEAPCREEP_OUTPUT=$TMP/emb.hct HEAPCREEP_PROMOTE=10ms HEAPCREEP_INTERVAL=10ms \
+			PYTHONMALLOC=malloc LD_PRELOAD="$LIB" "$PROG/pyembed" "$lib" "$SRC/pygolden.py" \
+			want.emb >/dev/null 2>&1
+		is "$?" 0 "$name embedded: a C program that dlopens $(basename "$lib") runs the golden script"
+		"$HC" stacks emb.hct >stacks.emb 2>/dev/null
+		is "$(/usr/bin/python3 compare.py want.emb stacks.emb | tail -n 1)" \
+			"checked $(wc -l <want.emb) wrong 0" "$name embedded: its Python frames are exact"
+	fi
 done <list
 
 # --- interpreters the walker must refuse ----------------------------------------
