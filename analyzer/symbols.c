@@ -925,8 +925,15 @@ static int resolve_python(struct hc_symbols *s, uint64_t w, struct hc_sym_frame 
 		where->offset = 0;
 	}
 	const struct hc_pycode *c = s->py ? hc_pycodes_get(s->py, hc_pydisplay_code(w)) : NULL;
-	if (!c || max < 1)
+	if (max < 1)
 		return 0;
+	if (!c) { /* no CODE record for it (the shim said why in a NOTE) */
+		out[0].function = "[unknown Python code]";
+		out[0].file = NULL;
+		out[0].line = 0;
+		out[0].python = 1;
+		return 1;
+	}
 	out[0].function = c->qualname;
 	out[0].file = c->filename;
 	out[0].line = hc_pydisplay_line(w);

@@ -57,6 +57,7 @@ static struct {
 	uint64_t last_scan;
 	int rescan;
 	int python_written;       /* the PYTHON record is in this trace */
+	uint64_t py_unknown_noted; /* Python frames without a code, when last noted */
 	/* exec marker waiting for the flush that follows it */
 	int exec_pending;
 	uint64_t exec_ts;
@@ -696,6 +697,17 @@ static void snapshot(void)
 	hc_heap_promote(h, now > age ? now - age : 0, emit_block, NULL);
 	uint64_t by_cause[LOST_CAUSES], waits, lost = lost_events(by_cause, &waits);
 	note_lost(by_cause);
+	uint64_t unknown = atomic_load_explicit(&hc_py_unknown_code, memory_order_relaxed);
+	if (unknown && unknown >= 2 * C.py_unknown_noted) {
+		char msg[256];
+		hc_fmt(msg, sizeof(msg),
+		       "%llu Python frames so far name a code object the trace does not hold "
+		       "(the shim's table of code objects is full, or a ring had no room to "
+		       "copy one): they show as unknown Python code",
+		       (unsigned long long)unknown);
+		note(HC_NOTE_WARNING, msg);
+		C.py_unknown_noted = unknown;
+	}
 	hc_rec_begin(w, HC_REC_SNAPSHOT);
 	hc_rec_u(w, rel(now));
 	hc_rec_u(w, hc_proc_rss());
@@ -1008,6 +1020,8 @@ void hc_collector_postfork_child(void)
 	C.mods_sig = 0;
 	C.nmods = 0;
 	C.python_written = 0;
+	C.py_unknown_noted = 0;
+	atomic_store(&hc_py_unknown_code, 0);
 	hc_py_postfork_child();
 	C.exec_pending = 0;
 	atomic_store(&C.flush_req, 0);

@@ -418,7 +418,8 @@ struct hc_pyoffsets {
 #define HC_PY_FRAME (1ull << 63)
 #define HC_PY_MAX_FRAMES 128
 #define HC_PY_MAX_TABLE (64u << 10) /* line table bytes copied, at most */
-#define HC_PY_MAX_CODES (1u << 30)
+#define HC_PY_MAX_CODES ((1u << 30) - 1)
+#define HC_PY_UNKNOWN_CODE ((1u << 30) - 1) /* a code object the trace lacks */
 /* Whether the walker is on (relaxed test on the hot path). */
 extern _Atomic int hc_py_on HC_HIDDEN;
 extern _Atomic uint64_t hc_py_unknown_code HC_HIDDEN;

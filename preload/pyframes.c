@@ -260,7 +260,9 @@ int hc_py_walk(struct hc_ring *r, uint64_t *out, int max)
 							     o->owned_by_cstack);
 		else /* 3.10: each frame has its own eval loop */
 			entry = 1;
-		uint32_t id = seen->id;
+		/* no id (the table full, no room to copy it): counted, and
+		 * shown as unknown code, not as a frame that never started */
+		uint32_t id = seen->id ? seen->id : HC_PY_UNKNOWN_CODE;
 		if (o->co_firsttraceable != 0xffff && owner != o->owned_by_generator &&
 		    idx < seen->first) {
 			/* Not yet started (before its RESUME): not a frame the

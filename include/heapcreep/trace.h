@@ -117,7 +117,8 @@ static inline int hc_pyframe_entry(uint64_t w)
 	return (int)((w >> 62) & 1);
 }
 /* 0: a frame pushed but not yet started (it only pairs with its native
- * frame, and is not shown) */
+ * frame, and is not shown); 2^30 - 1: a code object the trace does not
+ * hold (counted in a NOTE) */
 static inline uint32_t hc_pyframe_code(uint64_t w)
 {
 	return (uint32_t)((w >> 32) & 0x3fffffff);
