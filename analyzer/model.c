@@ -496,8 +496,8 @@ static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		free(s->full);
 		s->frames = s->inner = s->full = NULL;
 		s->ninner = s->nfull = 0;
-		uint64_t *raw = calloc(n ? n : 1, sizeof(uint64_t));
-		uint64_t *merged = calloc(n ? n : 1, sizeof(uint64_t));
+		uint64_t *raw = malloc((n ? n : 1) * sizeof(uint64_t));
+		uint64_t *merged = malloc((n ? n : 1) * sizeof(uint64_t));
 		if (!raw || !merged) {
 			free(raw);
 			free(merged);

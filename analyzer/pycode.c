@@ -26,6 +26,8 @@ void hc_pycodes_release(struct hc_pycodes *p)
 	}
 	free(p->codes);
 	free(p->index);
+	free(p->memo_key);
+	free(p->memo_line);
 	free(p->path);
 	free(p->pymalloc);
 	memset(p, 0, sizeof(*p));
@@ -157,15 +159,56 @@ const struct hc_pycode *hc_pycodes_get(const struct hc_pycodes *p, uint32_t id)
 	return id < p->ncodes && p->codes[id].canon ? &p->codes[id] : NULL;
 }
 
+/* The line of instruction index of code id: decoded once, then looked up
+ * (a line table is read from its start for every lookup). */
+static int memo_line(struct hc_pycodes *p, const struct hc_pycode *c, uint32_t id, int64_t index)
+{
+	uint64_t key = (uint64_t)id << 32 | (uint32_t)(index + 1);
+	if ((p->nmemo + 1) * 2 > p->mcap) {
+		size_t ncap = p->mcap ? p->mcap * 2 : 4096;
+		uint64_t *nk = calloc(ncap, sizeof(*nk));
+		uint32_t *nl = calloc(ncap, sizeof(*nl));
+		if (!nk || !nl) { /* no memo: decode every time */
+			free(nk);
+			free(nl);
+			return hc_pylines_line((p->version >> 16) & 0xff, (int)c->firstlineno,
+					       c->table, c->tlen, index);
+		}
+		for (size_t i = 0; i < p->mcap; i++) {
+			if (!p->memo_key[i])
+				continue;
+			size_t j = hc_mix64(p->memo_key[i]) & (ncap - 1);
+			while (nk[j])
+				j = (j + 1) & (ncap - 1);
+			nk[j] = p->memo_key[i];
+			nl[j] = p->memo_line[i];
+		}
+		free(p->memo_key);
+		free(p->memo_line);
+		p->memo_key = nk;
+		p->memo_line = nl;
+		p->mcap = ncap;
+	}
+	size_t j = hc_mix64(key) & (p->mcap - 1);
+	for (; p->memo_key[j]; j = (j + 1) & (p->mcap - 1))
+		if (p->memo_key[j] == key)
+			return (int)p->memo_line[j];
+	int line = hc_pylines_line((p->version >> 16) & 0xff, (int)c->firstlineno, c->table,
+				   c->tlen, index);
+	p->memo_key[j] = key; /* never 0: id is never 0 here */
+	p->memo_line[j] = line > 0 ? (uint32_t)line : 0;
+	p->nmemo++;
+	return line;
+}
+
 /* The display word of a trace frame word. */
-static uint64_t display(const struct hc_pycodes *p, uint64_t w)
+static uint64_t display(struct hc_pycodes *p, uint64_t w)
 {
 	uint32_t id = hc_pyframe_code(w);
 	const struct hc_pycode *c = hc_pycodes_get(p, id);
 	if (!c)
 		return hc_pydisplay(id, 0);
-	int line = hc_pylines_line((p->version >> 16) & 0xff, (int)c->firstlineno, c->table,
-				   c->tlen, hc_pyframe_index(w));
+	int line = memo_line(p, c, id, hc_pyframe_index(w));
 	return hc_pydisplay(c->canon, line > 0 ? (uint32_t)line : 0);
 }
 

@@ -37,6 +37,11 @@ struct hc_pycodes {
 	size_t ncodes, cap;
 	uint64_t *index;           /* content hash << 32 | id, open addressing */
 	size_t icap, nindexed;
+	/* lines decoded so far: (id << 32 | index + 1) -> line, open
+	 * addressing (a stack's frames repeat across stacks) */
+	uint64_t *memo_key;
+	uint32_t *memo_line;
+	size_t mcap, nmemo;
 	/* stacks seen with Python frames, and those whose native and Python
 	 * frames could not be interleaved (shown native, then Python) */
 	uint64_t stacks, fallbacks;
