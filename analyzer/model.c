@@ -491,11 +491,9 @@ static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		struct hc_site *s = site_at(m, id, &p->cap);
 		if (!s)
 			return -ENOMEM;
-		if (s->frames != s->full)
-			free(s->frames);
-		free(s->full);
-		s->frames = s->inner = s->full = NULL;
-		s->ninner = s->nfull = 0;
+		/* A stack read again (a hostile trace) replaces the first only
+		 * once it decoded whole: a site never keeps a count without its
+		 * frames. */
 		uint64_t *raw = malloc((n ? n : 1) * sizeof(uint64_t));
 		uint64_t *merged = malloc((n ? n : 1) * sizeof(uint64_t));
 		if (!raw || !merged) {
@@ -521,6 +519,10 @@ static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		size_t nm = hc_pycodes_merge(&m->py, raw, k, natives >= (size_t)m->max_frames,
 					     merged, &lead);
 		free(raw);
+		if (s->frames != s->full)
+			free(s->frames);
+		free(s->full);
+		s->ninner = 0;
 		s->full = s->inner = s->frames = merged;
 		s->nfull = s->nframes = (uint32_t)nm;
 		int python = 0;
