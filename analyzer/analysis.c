@@ -5,6 +5,7 @@
 #include "analysis.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +138,14 @@ void hc_analysis_frames(struct hc_analysis *a, const struct hc_node *n, size_t m
 	frames_out(a, site->frames, nf, max, 0, fn, ctx);
 }
 
+void hc_analysis_key_frames(struct hc_analysis *a, const struct hc_node *n,
+			    void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx)
+{
+	const struct hc_site *site = &a->model.sites[n->site];
+	uint32_t nf = n->depth < site->nframes ? n->depth : site->nframes;
+	frames_out(a, site->frames, nf, SIZE_MAX, 0, fn, ctx);
+}
+
 void hc_analysis_full(struct hc_analysis *a, const struct hc_node *n, size_t max,
 		      void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx)
 {
@@ -157,7 +166,6 @@ size_t hc_analysis_inner(struct hc_analysis *a, const struct hc_node *n, size_t 
 	const struct hc_site *site = &a->model.sites[n->site];
 	if (n->nsites > 1 || !site->ninner)
 		return 0;
-	if (fn)
-		frames_out(a, site->inner, site->ninner, max, 1, fn, ctx);
+	frames_out(a, site->inner, site->ninner, max, 1, fn, ctx);
 	return site->ninner;
 }

@@ -53,6 +53,10 @@ struct hc_frame_out {
 };
 void hc_analysis_frames(struct hc_analysis *a, const struct hc_node *n, size_t max,
 			void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx);
+/* The frames of a node's key: its innermost depth frames, whatever stacks
+ * it covers (diff matches sites by them). */
+void hc_analysis_key_frames(struct hc_analysis *a, const struct hc_node *n,
+			    void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx);
 /* With Python frames, every frame of a node's stack (the interpreter's own
  * C frames too), when the node is one stack's; else hc_analysis_frames. */
 void hc_analysis_full(struct hc_analysis *a, const struct hc_node *n, size_t max,

@@ -375,36 +375,6 @@ const struct hc_diff_site *hc_diff_find(const struct hc_diff *d, uint32_t now_no
 	return &d->sites[d->site_of_now[now_node] - 1];
 }
 
-/* --- frames of a site ------------------------------------------------------ */
-
-/* The frames of a site's key (a node's innermost depth frames), inlined
- * frames expanded, innermost first. */
-static void key_frames(struct hc_analysis *a, uint32_t node,
-		       void (*fn)(void *ctx, const struct hc_frame_out *f), void *ctx)
-{
-	const struct hc_node *x = &a->model.nodes[node];
-	const struct hc_site *site = &a->model.sites[x->site];
-	uint32_t nf = x->depth < site->nframes ? x->depth : site->nframes;
-	for (uint32_t i = 0; i < nf; i++) {
-		struct hc_sym_frame sf[HC_SYM_MAX_FRAMES];
-		struct hc_sym_where w = {0};
-		int k = a->sym ? hc_symbols_resolve(a->sym, site->frames[i], sf, HC_SYM_MAX_FRAMES, &w)
-			       : 0;
-		struct hc_frame_out out = {.address = site->frames[i], .module = w.module,
-					   .offset = w.offset,
-					   .python = hc_pydisplay_is(site->frames[i])};
-		if (k <= 0)
-			fn(ctx, &out);
-		for (int j = 0; j < k; j++) {
-			out.function = sf[j].function;
-			out.file = sf[j].file;
-			out.line = sf[j].line;
-			out.inlined = j + 1 < k;
-			fn(ctx, &out);
-		}
-	}
-}
-
 /* The analysis and node a site is shown from: the new run's when it has it. */
 static struct hc_analysis *shown(const struct hc_diff_site *s, struct hc_analysis *base,
 				 struct hc_analysis *now, uint32_t *node)
@@ -558,7 +528,7 @@ static void diff_text(FILE *f, const struct hc_diff *d, struct hc_analysis *base
 		uint32_t node;
 		struct hc_analysis *a = shown(s, base, now, &node);
 		struct where w = {.at = "at [no stack]"};
-		key_frames(a, node, where_frame, &w);
+		hc_analysis_key_frames(a, &a->model.nodes[node], where_frame, &w);
 		snprintf(line, sizeof(line), "        %s", w.at);
 		put_line(f, line);
 		if (w.from[0]) {
@@ -663,7 +633,7 @@ static void diff_json(FILE *f, const struct hc_diff *d, struct hc_analysis *base
 		uint32_t node;
 		struct hc_analysis *a = shown(s, base, now, &node);
 		hc_json_array(&j, "frames");
-		key_frames(a, node, json_frame, &j);
+		hc_analysis_key_frames(a, &a->model.nodes[node], json_frame, &j);
 		hc_json_end(&j);
 		hc_json_end(&j);
 	}
