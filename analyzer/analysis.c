@@ -77,9 +77,10 @@ int hc_analysis_python(const struct hc_analysis *a, char *buf, size_t cap)
 	buf[0] = '\0';
 	if (!py->version)
 		return 0;
-	size_t k = (size_t)snprintf(buf, cap, "Python %u.%u.%u: its frames in %llu stacks",
-				    py->version >> 24, (py->version >> 16) & 0xff,
-				    (py->version >> 8) & 0xff, (unsigned long long)py->stacks);
+	char v[32];
+	hc_pyversion(v, sizeof(v), py->version);
+	size_t k = (size_t)snprintf(buf, cap, "%s: its frames in %llu stacks", v,
+				    (unsigned long long)py->stacks);
 	if (py->fallbacks && k < cap)
 		k += (size_t)snprintf(buf + k, cap - k,
 				      " (%llu not interleaved with the native frames: shown after them)",
@@ -87,7 +88,7 @@ int hc_analysis_python(const struct hc_analysis *a, char *buf, size_t cap)
 	const char *pm = py->pymalloc ? py->pymalloc : "";
 	if (k >= cap)
 		return 1;
-	if (!strcmp(pm, "malloc") || !strcmp(pm, "malloc_debug"))
+	if (hc_pycodes_every_object(py))
 		snprintf(buf + k, cap - k, "; every object traced (PYTHONMALLOC=%s)", pm);
 	else
 		snprintf(buf + k, cap - k,

@@ -32,8 +32,9 @@ void hc_analysis_close(struct hc_analysis *a);
 int hc_analysis_option(struct hc_detect_opts *o, const char *name, const char *value);
 #define HC_ANALYSIS_USAGE "[--budget BYTES] [--horizon DURATION] [--limit BYTES]"
 
-/* One line on the traced interpreter for every report: its version, how
- * its frames merged, and whether every object was traced (pymalloc).
+/* One line on the traced interpreter for every report: its version
+ * ("3.12.1: ..."), how its frames merged, and whether every object was
+ * traced (pymalloc).
  * Returns 0 (buf empty) when the trace has no Python frames. */
 int hc_analysis_python(const struct hc_analysis *a, char *buf, size_t cap);
 

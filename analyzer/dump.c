@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "decode.h"
 #include "escape.h"
+#include "pycode.h"
 #include "reader.h"
 
 static const char usage_line[] = "usage: " HC_PROG " dump TRACE";
@@ -259,9 +260,10 @@ static int dump_record(FILE *f, const struct hc_rec *rec, uint64_t *block_id)
 		struct hc_python_rec py;
 		if (hc_decode_python(rec, &py))
 			return -1;
-		fprintf(f, "PYTHON version=%u.%u.%u eval=0x%" PRIx64 "-0x%" PRIx64 " path=",
-			(unsigned)(py.version >> 24) & 0xff, (unsigned)(py.version >> 16) & 0xff,
-			(unsigned)(py.version >> 8) & 0xff, py.eval_lo, py.eval_hi);
+		char v[32];
+		hc_pyversion(v, sizeof(v), (unsigned)py.version);
+		fprintf(f, "PYTHON version=%s eval=0x%" PRIx64 "-0x%" PRIx64 " path=", v, py.eval_lo,
+			py.eval_hi);
 		hc_put_quoted(f, py.path.p, py.path.len);
 		putc('\n', f);
 		return 0;

@@ -5,12 +5,23 @@
 #include "pycode.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode.h"
 #include "hash.h"
 #include "pylines.h"
+
+void hc_pyversion(char *buf, size_t cap, unsigned version)
+{
+	snprintf(buf, cap, "%u.%u.%u", version >> 24, (version >> 16) & 0xff, (version >> 8) & 0xff);
+}
+
+int hc_pycodes_every_object(const struct hc_pycodes *p)
+{
+	return p->pymalloc && (!strcmp(p->pymalloc, "malloc") || !strcmp(p->pymalloc, "malloc_debug"));
+}
 
 void hc_pycodes_init(struct hc_pycodes *p)
 {

@@ -66,6 +66,12 @@ static inline uint32_t hc_pydisplay_line(uint64_t w)
 	return (uint32_t)w;
 }
 
+/* "3.12.1", from a PY_VERSION_HEX. */
+void hc_pyversion(char *buf, size_t cap, unsigned version);
+/* Whether every object went through malloc (PYTHONMALLOC malloc or
+ * malloc_debug): pymalloc hid no small object. */
+int hc_pycodes_every_object(const struct hc_pycodes *p);
+
 void hc_pycodes_init(struct hc_pycodes *p);
 void hc_pycodes_release(struct hc_pycodes *p);
 /* Takes a CODE or a PYTHON record (others are ignored). Returns 0,

@@ -1471,7 +1471,7 @@ static void totals_section(FILE *f, struct hc_analysis *a)
 	char py[512];
 	if (hc_analysis_python(a, py, sizeof(py))) {
 		row(f, "Python");
-		esc(f, py + 7);
+		esc(f, py);
 		fputs("</td></tr>\n", f);
 	}
 	if (l->unknown_frees) {

@@ -75,15 +75,12 @@ static void trace_object(struct hc_json *j, struct hc_analysis *a)
 	const struct hc_pycodes *py = &a->model.py;
 	if (py->version) {
 		char v[32];
-		snprintf(v, sizeof(v), "%u.%u.%u", py->version >> 24, (py->version >> 16) & 0xff,
-			 (py->version >> 8) & 0xff);
+		hc_pyversion(v, sizeof(v), py->version);
 		hc_json_object_inline(j, "python");
 		hc_json_str(j, "version", v);
 		hc_json_str(j, "interpreter", py->path);
 		hc_json_str(j, "pythonmalloc", py->pymalloc);
-		hc_json_bool(j, "every_object_traced",
-			     py->pymalloc && (!strcmp(py->pymalloc, "malloc") ||
-					      !strcmp(py->pymalloc, "malloc_debug")));
+		hc_json_bool(j, "every_object_traced", hc_pycodes_every_object(py));
 		hc_json_u64(j, "stacks", py->stacks);
 		hc_json_u64(j, "fallback_stacks", py->fallbacks);
 		hc_json_end(j);

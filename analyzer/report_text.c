@@ -300,7 +300,7 @@ static void run_section(FILE *f, struct hc_analysis *a)
 	char py[512];
 	if (hc_analysis_python(a, py, sizeof(py))) {
 		fputs("  python        ", f);
-		put_text(f, py + 7); /* after "Python " */
+		put_text(f, py);
 		putc('\n', f);
 	}
 	put_notes(f, s);
