@@ -240,6 +240,31 @@ static int sawtooth(const struct series *s)
 	return fall > 0 && fall >= 0.5 * (hi - lo);
 }
 
+/* The process-wide series the verdict falls back on, per window. */
+static double heap_trough(const struct hc_window *w)
+{
+	return w->heap_min;
+}
+static double outside_trough(const struct hc_window *w)
+{
+	return w->outside_min;
+}
+
+/* Whether a per-window series rises steadily from window w0 on (the last
+ * 100% and 2/3 only: a sawtooth's last ramp is no trend); s is the
+ * caller's scratch series, r the trend. */
+static int window_trend(const struct hc_detect_opts *o, const struct hc_model *m, size_t w0,
+			struct series *s, double (*y)(const struct hc_window *), struct segtrend *r)
+{
+	s->n = 0;
+	for (size_t w = w0; w < m->nwin; w++) {
+		s->x[s->n] = m->win[w].t;
+		s->y[s->n++] = y(&m->win[w]);
+	}
+	seg_trend(o, s, 0, 2, r);
+	return r->p < o->fdr && !sawtooth(s);
+}
+
 /* The live floor's trend, the same way (segments from the onset itself):
  * what a user sees growing, whether or not the rules can judge it. */
 static void live_trend(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
@@ -762,52 +787,35 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 
 	/* Never a silent PASS: the heap's own trough rising by the budget over
 	 * the horizon, steadily, with no site reported for it. */
-	if (d->verdict == HC_VERDICT_NONE) {
-		s.n = 0;
-		for (size_t w = w0; w < m->nwin; w++) {
-			s.x[s.n] = m->win[w].t;
-			s.y[s.n++] = m->win[w].heap_min;
-		}
-		struct segtrend r;
-		/* the last 100% and 2/3 only: a sawtooth's last ramp is no trend */
-		seg_trend(o, &s, 0, 2, &r);
-		if (r.p < o->fdr && !sawtooth(&s)) {
-			char rate[32], grew[32];
-			fmt_rate(rate, sizeof(rate), r.slope);
-			d->verdict = HC_VERDICT_INCONCLUSIVE;
-			snprintf(d->reason, sizeof(d->reason),
-				 "the heap's trough rises %s (%s over the judged span, p %.1e) and "
-				 "no allocation site explains it: many small sites, or sites the "
-				 "rules cannot judge yet; run longer", rate,
-				 hc_fmt_bytes(grew, sizeof(grew),
-					      r.slope * (m->end_s - d->warmup_s)), r.p);
-		}
+	struct segtrend r;
+	if (d->verdict == HC_VERDICT_NONE && window_trend(o, m, w0, &s, heap_trough, &r)) {
+		char rate[32], grew[32];
+		fmt_rate(rate, sizeof(rate), r.slope);
+		d->verdict = HC_VERDICT_INCONCLUSIVE;
+		snprintf(d->reason, sizeof(d->reason),
+			 "the heap's trough rises %s (%s over the judged span, p %.1e) and "
+			 "no allocation site explains it: many small sites, or sites the "
+			 "rules cannot judge yet; run longer", rate,
+			 hc_fmt_bytes(grew, sizeof(grew), r.slope * (m->end_s - d->warmup_s)), r.p);
 	}
 
 	/* Nor when the program's memory outside the traced heap (its RSS less
 	 * the heap and the shim's own) rises steadily by the budget: pymalloc's
-	 * arenas (PYTHONMALLOC not malloc), anonymous mmap, a native pool. */
-	if (d->verdict != HC_VERDICT_LEAK) {
-		s.n = 0;
-		int have = 1;
-		for (size_t w = w0; w < m->nwin; w++) {
-			s.x[s.n] = m->win[w].t;
-			s.y[s.n++] = m->win[w].outside_min;
-			have &= m->win[w].own_rss_max > 0;
-		}
-		struct segtrend r;
-		if (have)
-			seg_trend(o, &s, 0, 2, &r);
-		/* The allocator's own slack grows too while a bounded heap
-		 * churns (holes no new size fits): the evaluation's benign caches
-		 * reached 1.6 MiB of it. Growth outside the heap counts from 4 MiB
-		 * over the judged span, and a quarter of the heap's highest. */
+	 * arenas (PYTHONMALLOC not malloc), anonymous mmap, a native pool. The
+	 * allocator's own slack grows too while a bounded heap churns (holes
+	 * no new size fits): the evaluation's benign caches reached 1.6 MiB of
+	 * it. Growth outside the heap counts from 4 MiB over the judged span,
+	 * and a quarter of the heap's highest. */
+	int have_rss = 1;
+	for (size_t w = w0; w < m->nwin; w++)
+		have_rss &= m->win[w].own_rss_max > 0;
+	if (d->verdict != HC_VERDICT_LEAK && have_rss &&
+	    window_trend(o, m, w0, &s, outside_trough, &r)) {
 		double heap_top = 0;
 		for (size_t i = 0; i < m->nsnaps; i++)
 			heap_top = fmax(heap_top, m->snaps[i].heap_live);
 		double span = m->end_s - d->warmup_s;
-		if (have && r.p < o->fdr && !sawtooth(&s) &&
-		    r.slope * span >= fmax(4.0 * 1048576, 0.25 * heap_top)) {
+		if (r.slope * span >= fmax(4.0 * 1048576, 0.25 * heap_top)) {
 			char rate[32], grew[32];
 			fmt_rate(rate, sizeof(rate), r.slope);
 			d->verdict = HC_VERDICT_INCONCLUSIVE;
