@@ -137,6 +137,13 @@ int hc_pycodes_add(struct hc_pycodes *p, const struct hc_rec *rec)
 	struct hc_code_rec k;
 	if (hc_decode_code(rec, &k) || k.firstlineno < 0 || k.firstlineno > INT32_MAX)
 		return -EBADMSG;
+	/* The shim numbers code objects from 1, each sent once; an id is only
+	 * skipped when its record could not be sent (counted, rare). One far
+	 * beyond the records seen is not a trace we wrote, and must not size
+	 * our table. */
+	if (k.id > p->records + 65536)
+		return -EBADMSG;
+	p->records++;
 	if (k.id >= p->cap) {
 		size_t ncap = p->cap ? p->cap : 256;
 		while (ncap <= k.id)

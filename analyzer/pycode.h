@@ -35,6 +35,7 @@ struct hc_pycodes {
 	char *pymalloc;            /* PYTHONMALLOC as the process started ("": unset) */
 	struct hc_pycode *codes;   /* index: id */
 	size_t ncodes, cap;
+	uint64_t records;          /* CODE records taken */
 	uint64_t *index;           /* content hash << 32 | id, open addressing */
 	size_t icap, nindexed;
 	/* lines decoded so far: (id << 32 | index + 1) -> line, open

@@ -137,6 +137,7 @@ def hostile_cases():
         "sites-bucket-99": chunk(snap + record(SITES, u(1, 1, 100, 1, 1, 0, 100, 100, 1, 99, 1))),
         "stack-nframes-2-60": chunk(record(STACK, u(1, BIG) + uvarint(zigzag(4096)) * 3)),
         "stack-nframes-4096": chunk(record(STACK, u(1, 4096) + uvarint(zigzag(4096)) * 3)),
+        "code-id-2-29": chunk(record(14, u(1 << 29, zigzag(1), 0) + string(b"q") + string(b"f") + string(b""))),
         "stack-id-2-29": chunk(record(STACK, u(1 << 29, 1) + uvarint(zigzag(4096)))),
         "stack-id-2-20": chunk(record(STACK, u(1 << 20, 1) + uvarint(zigzag(4096)))),
         "stack-id-2-63": chunk(record(STACK, u(1 << 63, 1) + uvarint(zigzag(4096)))),
