@@ -101,6 +101,7 @@ $(BUILD)/obj/writer/%.o: preload/%.c preload/writer.h preload/mem.h include/heap
 	$(Q)$(CC) $(HC_CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(BUILD)/obj/writer/heap.o: preload/heap.h
+$(BUILD)/obj/writer/mapped.o: preload/mapped.h preload/heap.h
 $(BUILD)/obj/writer/unwind.o: preload/internal.h
 
 $(LIB): $(SHIM_OBJ) preload/exports.map
@@ -136,6 +137,15 @@ $(BUILD)/tests/unit/test-heap: tests/unit/test-heap.c tests/unit/tap.h preload/r
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(HC_CPPFLAGS) -Itests/unit $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -o $@ $< \
 		preload/ring.c preload/merge.c $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/mem.o -lm -lpthread
+
+# The mappings over the heap model.
+$(BUILD)/tests/unit/test-mapped: tests/unit/test-mapped.c tests/unit/tap.h \
+		$(BUILD)/obj/writer/mapped.o $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/mem.o \
+		$(wildcard preload/*.h)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(HC_CPPFLAGS) -Itests/unit $(CFLAGS) $(HC_CFLAGS) $(SAN_FLAGS) -o $@ $< \
+		$(BUILD)/obj/writer/mapped.o $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/mem.o -lm
 
 # The sampled set needs only itself and the shim's mmap allocator.
 $(BUILD)/tests/unit/tsan-sampled: tests/unit/tsan-sampled.c tests/unit/tap.h preload/sampled.c preload/mem.c $(wildcard preload/*.h)

@@ -92,9 +92,9 @@ int hc_analysis_python(const struct hc_analysis *a, char *buf, size_t cap)
 		snprintf(buf + k, cap - k, "; every object traced (PYTHONMALLOC=%s)", pm);
 	else
 		snprintf(buf + k, cap - k,
-			 "; pymalloc kept (PYTHONMALLOC=%s): objects of 512 bytes or less come from "
-			 "its arenas and are not traced one by one (heapcreep run sets "
-			 "PYTHONMALLOC=malloc unless --pymalloc)",
+			 "; pymalloc kept (PYTHONMALLOC=%s): objects of 512 bytes or less are "
+			 "traced by their arenas ([anonymous mmap] sites), not one by one "
+			 "(heapcreep run sets PYTHONMALLOC=malloc unless --pymalloc)",
 			 *pm ? pm : "unset");
 	return 1;
 }
@@ -113,6 +113,7 @@ static size_t frames_out(struct hc_analysis *a, const uint64_t *frames, uint32_t
 					   .module = where.module,
 					   .offset = where.offset,
 					   .python = hc_pydisplay_is(frames[i]),
+					   .mmap = hc_frame_is_mmap(frames[i]),
 					   .inner = inner};
 		if (k <= 0) {
 			fn(ctx, &out);

@@ -50,6 +50,7 @@ struct hc_frame_out {
 	uint64_t offset;
 	int inlined;          /* 1: inlined into the next frame */
 	int python;           /* a Python frame (function, file and line) */
+	int mmap;             /* the pseudo-frame of an anonymous mapping's site */
 	int inner;            /* a native frame inside the innermost Python one */
 };
 void hc_analysis_frames(struct hc_analysis *a, const struct hc_node *n, size_t max,

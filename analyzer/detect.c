@@ -800,8 +800,8 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 	}
 
 	/* Nor when the program's memory outside the traced heap (its RSS less
-	 * the heap and the shim's own) rises steadily by the budget: pymalloc's
-	 * arenas (PYTHONMALLOC not malloc), anonymous mmap, a native pool. The
+	 * the heap and the shim's own) rises steadily by the budget: a
+	 * reservation written over time, direct system calls, brk. The
 	 * allocator's own slack grows too while a bounded heap churns (holes
 	 * no new size fits): the evaluation's benign caches reached 1.6 MiB of
 	 * it. Growth outside the heap counts from 4 MiB over the judged span,
@@ -821,9 +821,10 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 			d->verdict = HC_VERDICT_INCONCLUSIVE;
 			snprintf(d->reason, sizeof(d->reason),
 				 "RSS grows %s outside the traced heap (%s over the judged span, p "
-				 "%.1e): memory no traced allocation holds, such as pymalloc's "
-				 "arenas (trace Python with PYTHONMALLOC=malloc, as heapcreep run "
-				 "does), anonymous mmap or a native pool", rate,
+				 "%.1e): memory no traced allocation or mapping holds, such as a "
+				 "reservation written over time (MAP_NORESERVE, or PROT_NONE then "
+				 "mprotect), system calls made directly, or free memory the "
+				 "allocator keeps", rate,
 				 hc_fmt_bytes(grew, sizeof(grew), r.slope * span), r.p);
 		}
 	}

@@ -121,6 +121,8 @@ static int dump_stack(FILE *f, const struct hc_rec *rec)
 		if (hc_pyframe_is(addr))
 			fprintf(f, "%spy:%" PRIu32 "@%" PRId64 "%s", i ? " " : "", hc_pyframe_code(addr),
 				hc_pyframe_index(addr), hc_pyframe_entry(addr) ? "!" : "");
+		else if (hc_frame_is_mmap(addr))
+			fprintf(f, "%smmap", i ? " " : "");
 		else
 			fprintf(f, "%s0x%" PRIx64, i ? " " : "", addr);
 	}

@@ -509,7 +509,7 @@ static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 				return -EBADMSG;
 			}
 			int shim = 0;
-			natives += !hc_pyframe_is(addr);
+			natives += !hc_pyframe_is(addr) && !hc_frame_is_mmap(addr);
 			for (int j = 0; j < p->nshim && !hc_pyframe_is(addr); j++)
 				shim |= addr >= p->shim_lo[j] && addr < p->shim_hi[j];
 			if (!shim) /* the shim's own frames (its main wrapper) */
@@ -535,14 +535,17 @@ static int pass2(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		 * interpreter's own C frames (its call machinery, its builtins)
 		 * and the native frames that started the outermost Python one
 		 * (main, a thread's start, an embedding program) are in the full
-		 * stack only. */
+		 * stack only. A mapping keeps its mark innermost: a kind of
+		 * memory of its own, never one site with the line's blocks. */
 		s->ninner = (uint32_t)lead;
-		s->frames = malloc((nm - lead ? nm - lead : 1) * sizeof(uint64_t));
+		s->frames = malloc((nm - lead + 1) * sizeof(uint64_t));
 		if (!s->frames) {
 			s->frames = merged;
 			return -ENOMEM;
 		}
 		s->nframes = 0;
+		if (lead && hc_frame_is_mmap(merged[0]))
+			s->frames[s->nframes++] = merged[0];
 		size_t outer = nm; /* past the outermost Python frame */
 		while (outer > lead && !hc_pydisplay_is(merged[outer - 1]))
 			outer--;

@@ -140,7 +140,7 @@ static void settings_object(struct hc_json *j, struct hc_analysis *a)
 void hc_report_json_frame(struct hc_json *j, const struct hc_frame_out *f, int by_offset)
 {
 	hc_json_object_inline(j, NULL);
-	hc_json_str(j, "kind", f->python ? "python" : "native");
+	hc_json_str(j, "kind", f->python ? "python" : f->mmap ? "mmap" : "native");
 	hc_json_str(j, "function", f->function);
 	hc_json_str(j, "file", f->file);
 	if (f->line)
@@ -151,7 +151,7 @@ void hc_report_json_frame(struct hc_json *j, const struct hc_frame_out *f, int b
 	char addr[24];
 	snprintf(addr, sizeof(addr), "0x%llx",
 		 (unsigned long long)(by_offset ? f->offset : f->address));
-	if (f->python) /* a code object and a line, no address */
+	if (f->python || f->mmap) /* a code object and a line; a mark: no address */
 		hc_json_null(j, by_offset ? "offset" : "address");
 	else if (!by_offset)
 		hc_json_str(j, "address", addr);

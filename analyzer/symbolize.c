@@ -107,8 +107,8 @@ static int add_stack(struct addr_set *set, const struct hc_rec *rec)
 	for (uint64_t i = 0; i < n; i++) {
 		if (hc_decode_frame(&c, &addr))
 			return -EBADMSG;
-		if (hc_pyframe_is(addr))
-			continue; /* a Python frame: CODE records name it */
+		if (hc_pyframe_is(addr) || hc_frame_is_mmap(addr))
+			continue; /* a Python frame (CODE records name it), a mapping's mark */
 		int rc = set_add(set, addr);
 		if (rc)
 			return rc;

@@ -946,6 +946,16 @@ int hc_symbols_resolve(struct hc_symbols *s, uint64_t addr, struct hc_sym_frame 
 {
 	if (hc_pydisplay_is(addr))
 		return resolve_python(s, addr, out, max, where);
+	if (hc_frame_is_mmap(addr)) { /* no code: a mapping's pseudo-frame */
+		if (where) {
+			where->module = NULL;
+			where->offset = 0;
+		}
+		if (max < 1)
+			return 0;
+		out[0] = (struct hc_sym_frame){.function = "[anonymous mmap]"};
+		return 1;
+	}
 	if (where) {
 		where->module = NULL;
 		where->offset = 0;

@@ -21,6 +21,7 @@
 
 #include "heap.h"
 #include "heapcreep/trace.h"
+#include "mapped.h"
 #include "internal.h"
 #include "mem.h"
 #include "writer.h"
@@ -45,6 +46,7 @@ static struct {
 	char path[4096];
 	struct hc_writer w;
 	struct hc_heap heap;
+	struct hc_mapped mapped;  /* anonymous mappings, as blocks of heap */
 	struct hc_merge merge;
 	uint64_t next_snapshot, snapshots, events, corrupt_events;
 	uint64_t last_block_written;
@@ -518,6 +520,20 @@ static void process(const uint64_t *e, int now)
 		(now ? hc_heap_free_now : hc_heap_free)(h, e[1], e[4]);
 		hc_heap_alloc(h, e[2], e[3], e[5], hc_heap_site(h, e[6]));
 		return;
+	case HC_EV_MMAP:
+		hc_mapped_map(&C.mapped, h, e[1], e[2], e[3], hc_heap_site(h, e[4]));
+		return;
+	case HC_EV_MUNMAP:
+		if (HC_EV_WORDS(e[0]) < 4)
+			break;
+		hc_mapped_unmap(&C.mapped, h, e[1], e[3], e[2], now);
+		return;
+	case HC_EV_MREMAP:
+		if (HC_EV_WORDS(e[0]) < 8)
+			break;
+		hc_mapped_remap(&C.mapped, h, e[1], e[7], e[2], e[3], e[4], e[5],
+				hc_heap_site(h, e[6]), now);
+		return;
 	case HC_EV_EXIT:
 		hc_rec_begin(&C.w, HC_REC_EXIT);
 		hc_rec_u(&C.w, rel(e[2]));
@@ -774,8 +790,10 @@ static int serve_flush(void)
 	for (int i = 0; i < 3; i++) {
 		drain_all();
 		hc_heap_round(&C.heap);
+		hc_mapped_round(&C.mapped, &C.heap);
 	}
 	hc_heap_settle(&C.heap);
+	hc_mapped_settle(&C.mapped, &C.heap);
 	if (C.rescan)
 		scan_modules(); /* before the trace ends: frames must map to modules */
 	uint64_t now = hc_now();
@@ -842,6 +860,7 @@ static void *collector_main(void *arg)
 		int done = 0;
 		size_t n = drain_all();
 		hc_heap_round(&C.heap);
+		hc_mapped_round(&C.mapped, &C.heap);
 		uint64_t now = hc_now();
 		/* A stack met an unknown address: a library was loaded. Re-read
 		 * the maps at most every 100 ms (JIT code never maps to one). */
@@ -921,6 +940,7 @@ void hc_collector_start(void)
 		goto out;
 	}
 	C.heap.on_free = emit_free;
+	hc_mapped_init(&C.mapped, (uint64_t)sysconf(_SC_PAGESIZE));
 	if (!C.fork_child) /* a fork child's clock began at the fork, as its trace */
 		C.cpu0 = hc_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	hc_clock_calibrate();
@@ -1010,6 +1030,7 @@ void hc_collector_postfork_child(void)
 		 * state (all of it in mmap memory) and its file. */
 		hc_writer_release(&C.w);
 		hc_heap_release(&C.heap);
+		hc_mapped_release(&C.mapped);
 		hc_merge_release(&C.merge);
 		if (C.fd >= 0)
 			close(C.fd);

@@ -23,6 +23,7 @@ static _Atomic int resolve_state;
 
 void hc_resolve_cxx(void) HC_HIDDEN;
 void hc_resolve_jemalloc(void) HC_HIDDEN;
+void hc_resolve_mmap(void) HC_HIDDEN;
 
 void hc_resolve(void)
 {
@@ -48,6 +49,7 @@ void hc_resolve(void)
 		hc_real.malloc_usable_size = dlsym(RTLD_NEXT, "malloc_usable_size");
 		hc_resolve_cxx();
 		hc_resolve_jemalloc();
+		hc_resolve_mmap();
 		hc_thread_init();
 		hc_tls.guard--;
 		atomic_store_explicit(&resolve_state, RESOLVED, memory_order_release);
@@ -74,6 +76,11 @@ static inline int traced(const struct hc_tls *t)
 {
 	return !t->guard &&
 	       atomic_load_explicit(&hc_tracing, memory_order_relaxed) != HC_OFF;
+}
+
+int hc_hooks_traced(void)
+{
+	return ready() && traced(&hc_tls);
 }
 
 /* The recorded paths of malloc and free, out of line: the untraced paths

@@ -148,6 +148,9 @@ struct hc_real {
 	void (*dallocx)(void *, int);
 	void (*sdallocx)(void *, size_t, int);
 	size_t (*nallocx)(size_t, int);
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	int (*munmap)(void *, size_t);
+	void *(*mremap)(void *, size_t, size_t, int, ...);
 	void *cxx_new[8];      /* see hooks_cxx.c for the order */
 	void *cxx_delete[12];
 };
@@ -155,6 +158,10 @@ extern struct hc_real hc_real HC_HIDDEN;
 
 /* Resolves hc_real once (idempotent, thread-safe). */
 void hc_resolve(void) HC_HIDDEN;
+/* Whether hc_real is resolved (resolving it if not, unless this thread is
+ * resolving it now) and the calling thread's calls are recorded: not from
+ * inside the shim, and only while tracing is on. */
+int hc_hooks_traced(void) HC_HIDDEN;
 
 /* --- thread.c: per-thread state ----------------------------------------- */
 
@@ -213,6 +220,11 @@ enum hc_ev_kind {
 	HC_EV_EXIT = 5,      /* how, ts */
 	HC_EV_EXEC = 6,      /* ts, path words... (NUL-padded) */
 	HC_EV_CODE = 7,      /* a Python code object (pyframes.c, send_code) */
+	/* Anonymous mappings (hooks_mmap.c), laid out as ALLOC, FREE and
+	 * REALLOC so that the merge finds their stamps where it finds theirs: */
+	HC_EV_MMAP = 8,      /* ptr, len, ts, hash */
+	HC_EV_MUNMAP = 9,    /* ptr, ts, len */
+	HC_EV_MREMAP = 10,   /* old, new, new_len, ts_free, ts_alloc, hash, old_len */
 };
 #define HC_EV_WORDS(h) (((h) >> 8) & 0xffff)
 #define HC_EV_KIND(h) ((h) & 0xff)
@@ -533,6 +545,12 @@ void hc_record_free(void *p, uint64_t ts) HC_HIDDEN;
 void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free, int want,
 		       const struct hc_frame *from) HC_HIDDEN;
 void hc_record_exit(int how) HC_HIDDEN;
+/* Anonymous mappings (hooks_mmap.c): a new one (its stack from `from`),
+ * one unmapped (ts: before the real munmap), one moved or resized. */
+void hc_record_map(void *p, size_t len, const struct hc_frame *from) HC_HIDDEN;
+void hc_record_unmap(void *p, size_t len, uint64_t ts) HC_HIDDEN;
+void hc_record_remap(void *old, size_t old_len, void *p, size_t len, uint64_t ts_free,
+		     const struct hc_frame *from) HC_HIDDEN;
 /* Events lost because no ring could be mapped for the thread. */
 uint64_t hc_record_lost_no_ring(void) HC_HIDDEN;
 /* Pushes an EXEC marker and waits (bounded) until the collector wrote it. */

@@ -66,17 +66,20 @@ static inline __attribute__((always_inline)) int stamps(const uint64_t *e, uint6
 	uint64_t words = HC_EV_WORDS(e[0]);
 	switch (HC_EV_KIND(e[0])) {
 	case HC_EV_ALLOC:
+	case HC_EV_MMAP:
 		if (words < 5)
 			return 0;
 		*first = *last = e[3];
 		return 1;
 	case HC_EV_FREE:
 	case HC_EV_EXIT:
+	case HC_EV_MUNMAP:
 		if (words < 3)
 			return 0;
 		*first = *last = e[2];
 		return 1;
 	case HC_EV_REALLOC:
+	case HC_EV_MREMAP:
 		if (words < 7)
 			return 0;
 		*first = e[4];

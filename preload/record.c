@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "heapcreep/trace.h"
 #include "internal.h"
 
 #ifdef HC_MEASURE_COUNTER_STAMPS
@@ -107,28 +108,47 @@ static __attribute__((noinline)) int with_python(struct hc_ring *r, uint64_t *fr
 	return n + np;
 }
 
-/* An ALLOC event, or a REALLOC when old is set (its free at ts_free), with
- * the stack from the hook's caller on. */
+/* A stack with the mapping pseudo-frame innermost: the caller's frames
+ * moved one word up (from a remembered copy or in place). */
+static __attribute__((noinline)) int with_map_frame(uint64_t *frames, int n, uint64_t *h,
+						    const uint64_t **stack)
+{
+	memmove(frames + 1, *stack, (size_t)n * 8);
+	frames[0] = HC_FRAME_MMAP;
+	*stack = frames;
+	*h = hc_stack_hash(frames, n + 1);
+	return n + 1;
+}
+
+/* The events with a stack: an allocation (ALLOC, or REALLOC when old is set:
+ * its free at ts_free) or a mapping (MMAP, or MREMAP when old is set, with
+ * its old length), the stack from the hook's caller on. */
+enum { AS_BLOCK, AS_MAPPING };
 static inline __attribute__((always_inline)) void record_alloc_at(void *old, void *p, size_t size,
 								  uint64_t ts_free, uint64_t ts,
-								  const struct hc_frame *from)
+								  const struct hc_frame *from,
+								  int as, size_t old_len)
 {
 	struct hc_ring *r = ring_or_count();
 	if (!r)
 		return;
-	uint64_t frames[HC_MAX_FRAMES + HC_UNWIND_SLACK + HC_PY_MAX_FRAMES];
+	uint64_t frames[1 + HC_MAX_FRAMES + HC_UNWIND_SLACK + HC_PY_MAX_FRAMES];
 	uint64_t h;
 	const uint64_t *stack;
 	int n = hc_unwind(r, from, frames, hc_config.max_frames ? hc_config.max_frames : 64, &h,
 			  &stack);
+	if (as == AS_MAPPING)
+		n = with_map_frame(frames, n, &h, &stack);
 	if (unlikely(atomic_load_explicit(&hc_py_on, memory_order_acquire)))
 		n = with_python(r, frames, n, &h, &stack);
 	push_stack(r, stack, n, h);
-	unsigned words = old ? 7 : 5;
+	unsigned words = old ? (as == AS_MAPPING ? 8 : 7) : 5;
 	uint64_t *e = hc_ring_reserve(r, words);
 	if (e) {
 		uint64_t *f = e + 1;
-		e[0] = HC_EV_HDR(old ? HC_EV_REALLOC : HC_EV_ALLOC, words, 0);
+		unsigned kind = as == AS_MAPPING ? (old ? HC_EV_MREMAP : HC_EV_MMAP)
+						 : (old ? HC_EV_REALLOC : HC_EV_ALLOC);
+		e[0] = HC_EV_HDR(kind, words, 0);
 		if (old)
 			*f++ = (uint64_t)old;
 		*f++ = (uint64_t)p;
@@ -136,10 +156,12 @@ static inline __attribute__((always_inline)) void record_alloc_at(void *old, voi
 		if (old)
 			*f++ = ts_free;
 		*f++ = ts;
-		*f = h;
+		*f++ = h;
+		if (old && as == AS_MAPPING)
+			*f = old_len;
 		hc_ring_commit(r, words);
 	}
-	if (hc_config.sample_bytes)
+	if (hc_config.sample_bytes && as == AS_BLOCK)
 		hc_sampled_add(p);
 	hc_thread_return_borrowed(r);
 }
@@ -148,7 +170,7 @@ void hc_record_alloc(void *p, size_t size, const struct hc_frame *from)
 {
 	uint64_t ts = hc_stamp(); /* after the real allocator returned p */
 	maybe_start();
-	record_alloc_at(NULL, p, size, 0, ts, from);
+	record_alloc_at(NULL, p, size, 0, ts, from, AS_BLOCK, 0);
 }
 
 void hc_record_free(void *p, uint64_t ts)
@@ -178,7 +200,39 @@ void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free, int wa
 		return;
 	}
 	/* old NULL: it was not sampled, only the new block counts */
-	record_alloc_at(old, p, size, ts_free, ts, from);
+	record_alloc_at(old, p, size, ts_free, ts, from, AS_BLOCK, 0);
+}
+
+void hc_record_map(void *p, size_t len, const struct hc_frame *from)
+{
+	uint64_t ts = hc_stamp(); /* after the kernel mapped p */
+	maybe_start();
+	record_alloc_at(NULL, p, len, 0, ts, from, AS_MAPPING, 0);
+}
+
+void hc_record_remap(void *old, size_t old_len, void *p, size_t len, uint64_t ts_free,
+		     const struct hc_frame *from)
+{
+	uint64_t ts = hc_stamp();
+	maybe_start();
+	record_alloc_at(old, p, len, ts_free, ts, from, AS_MAPPING, old_len);
+}
+
+void hc_record_unmap(void *p, size_t len, uint64_t ts)
+{
+	maybe_start();
+	struct hc_ring *r = ring_or_count();
+	if (!r)
+		return;
+	uint64_t *e = hc_ring_reserve(r, 4);
+	if (e) {
+		e[0] = HC_EV_HDR(HC_EV_MUNMAP, 4, 0);
+		e[1] = (uint64_t)p;
+		e[2] = ts;
+		e[3] = len;
+		hc_ring_commit(r, 4);
+	}
+	hc_thread_return_borrowed(r);
 }
 
 void hc_record_exit(int how)

@@ -104,6 +104,16 @@ enum hc_record {
 	HC_REC_PYTHON = 15,
 };
 
+/* The innermost frame of an anonymous mapping's stack: a pseudo-frame (no
+ * return address is below 4096), so that a mapping made where an
+ * allocation is also made is a site of its own, and every report can say
+ * which sites are mappings (mmap, mremap) rather than allocator blocks. */
+#define HC_FRAME_MMAP 1u
+static inline int hc_frame_is_mmap(uint64_t w)
+{
+	return w == HC_FRAME_MMAP;
+}
+
 /* A Python frame word in a STACK record. */
 #define HC_PYFRAME_BIT (1ull << 63)
 static inline int hc_pyframe_is(uint64_t w)
