@@ -67,14 +67,19 @@ int hc_decode_snapshot(const struct hc_rec *rec, struct hc_snapshot_rec *s)
 		   &s->total_bytes_allocated, &s->events, &s->lost_events, &s->ring_waits,
 		   &s->unknown_frees, &s->shim_bytes))
 		return -1;
-	s->collector_cpu_ns = s->process_cpu_ns = 0;
-	s->have_cpu = 0;
+	s->collector_cpu_ns = s->process_cpu_ns = s->mapped_live_bytes = 0;
+	s->have_cpu = s->have_mapped = 0;
 	if (c.p == c.end)
 		return 0; /* written before the CPU times were added */
 	if (FIELDS(&c, &s->collector_cpu_ns, &s->process_cpu_ns))
 		return -1;
 	s->have_cpu = 1;
-	return 0;
+	if (c.p == c.end)
+		return 0; /* written before anonymous mappings were traced */
+	if (FIELDS(&c, &s->mapped_live_bytes))
+		return -1;
+	s->have_mapped = 1;
+	return 0; /* later fields: a newer writer's, ignored */
 }
 
 int hc_decode_thread(const struct hc_rec *rec, struct hc_thread_rec *t)

@@ -32,6 +32,10 @@ struct hc_snapshot_rec {
 	 * began; have_cpu 0: a trace written before these fields */
 	uint64_t collector_cpu_ns, process_cpu_ns;
 	int have_cpu;
+	/* of heap_live_bytes, the anonymous mappings' (have_mapped 0: a trace
+	 * written before this field) */
+	uint64_t mapped_live_bytes;
+	int have_mapped;
 };
 
 struct hc_module_rec {

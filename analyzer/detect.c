@@ -490,6 +490,18 @@ static int by_live_desc(const void *a, const void *b, void *ctx)
 	return (x->peak < y->peak) - (x->peak > y->peak);
 }
 
+/* Others: whole-stack nodes, largest first, for the report's context. */
+static void list_others(const struct hc_model *m, struct hc_detect *d)
+{
+	for (size_t i = 1; i < m->nnodes; i++) {
+		const struct hc_node *x = &m->nodes[i];
+		const struct hc_site *st = &m->sites[x->site];
+		if (x->reported <= 0 && x->nsites == 1 && x->depth == (st->nchain ? st->nchain : 1))
+			d->others[d->nothers++] = (uint32_t)i;
+	}
+	qsort_r(d->others, d->nothers, sizeof(uint32_t), by_live_desc, (void *)m);
+}
+
 /* Time to limit, for the program's own memory (RSS less the shim's): the
  * heap's trough trend, plus the typical swing within a window
  * (out-of-memory happens at peaks), plus what RSS holds beyond the tracked
@@ -573,13 +585,20 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 
 	size_t after = m->nwin > w0 ? m->nwin - w0 : 0;
 	if (after < MIN_WINDOWS) {
-		double need = m->nwin ? m->end_s / (double)m->nwin * (double)(MIN_WINDOWS + 2) : 0;
+		/* Nothing can be judged; the sites are listed all the same. */
+		size_t need = (size_t)ceil((MIN_WINDOWS + 1) / (1 - WARMUP_FRACTION));
+		char at[96] = "", t1[32];
+		if (m->interval_s > 0)
+			snprintf(at, sizeof(at), " (%s at the %.3g s interval)",
+				 hc_fmt_duration(t1, sizeof(t1), (double)need * m->interval_s),
+				 m->interval_s);
 		snprintf(d->reason, sizeof(d->reason),
-			 "trace too short to judge growth: %.1f s of run before teardown in %zu "
-			 "snapshots; at least %zu snapshots (%.0f s at this interval) are needed",
-			 m->end_s, m->nwin, (size_t)ceil((MIN_WINDOWS + 1) / (1 - WARMUP_FRACTION)),
-			 need > 0 ? need : ceil((MIN_WINDOWS + 1) / (1 - WARMUP_FRACTION)) * m->interval_s);
+			 "trace too short to judge growth: %.1f s of run before teardown, %zu "
+			 "snapshot%s; judging needs at least %zu%s",
+			 m->end_s, m->nwin, m->nwin == 1 ? "" : "s", need, at);
 		d->verdict = HC_VERDICT_INCONCLUSIVE;
+		d->too_short = 1;
+		list_others(m, d);
 		free(scratch);
 		free(order);
 		return 0;
@@ -829,14 +848,7 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 		}
 	}
 
-	/* Others: whole-stack nodes, largest first, for the report's context. */
-	for (size_t i = 1; i < m->nnodes; i++) {
-		struct hc_node *x = &m->nodes[i];
-		const struct hc_site *st = &m->sites[x->site];
-		if (x->reported <= 0 && x->nsites == 1 && x->depth == (st->nchain ? st->nchain : 1))
-			d->others[d->nothers++] = (uint32_t)i;
-	}
-	qsort_r(d->others, d->nothers, sizeof(uint32_t), by_live_desc, m);
+	list_others(m, d);
 	free(scratch);
 	free(order);
 	return 0;

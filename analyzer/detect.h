@@ -40,6 +40,7 @@ struct hc_detect {
 	size_t nfindings;
 	uint32_t *others;     /* other sites worth showing (largest at the end) */
 	size_t nothers;
+	int too_short;        /* too few windows to judge any growth */
 	/* time to limit */
 	double limit;         /* 0: none */
 	int ttl_known;        /* 1: a time was estimated */

@@ -362,7 +362,8 @@ static int pass1(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 			return -ENOMEM;
 		m->snaps[m->nsnaps++] = (struct hc_snap){
 			(double)s.ts / 1e9, (double)s.rss_bytes, (double)s.heap_live_bytes,
-			(double)s.shim_bytes, s.total_allocs, s.total_frees};
+			(double)s.mapped_live_bytes, (double)s.shim_bytes, s.total_allocs,
+			s.total_frees};
 	} else if (rec->type == HC_REC_EXIT && m->exit_s < 0) {
 		struct hc_exit_rec e;
 		if (hc_decode_exit(rec, &e))
@@ -372,18 +373,26 @@ static int pass1(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 	return 0;
 }
 
+/* The heap's blocks: its live bytes less the anonymous mappings', which
+ * hold objects (pymalloc's arenas) rather than being freed with them. */
+static double blocks_live(const struct hc_snap *s)
+{
+	return s->heap_live - s->mapped;
+}
+
 /* Teardown: programs free what they hold on the way out (Python's
- * finalization, C++ static destructors). Judged with it, every leak looks
- * freed. It shows as a final burst: the heap drops by half or more (and by
- * 64 KiB at least) within the last few snapshots; the EXIT record marks it
- * too. The analysis ends at the last snapshot before either. */
+ * finalization, C++ static destructors, a main that frees its state).
+ * Judged with it, every leak looks freed. It shows as a final burst: the
+ * heap's blocks drop by half or more (and by 64 KiB at least) within the
+ * last few snapshots; the EXIT record marks it too. The analysis ends at
+ * the last snapshot before either. */
 static void find_end(struct hc_model *m)
 {
 	size_t n = m->nsnaps;
 	m->end_s = n ? m->snaps[n - 1].t : 0;
 	m->teardown = 0;
 	if (n >= 3 && m->sum.end_seen) {
-		double last = m->snaps[n - 1].heap_live;
+		double last = blocks_live(&m->snaps[n - 1]);
 		double span = fmax(3 * m->interval_s, 0.05 * m->snaps[n - 1].t);
 		/* The final descent: from the end back to the first snapshot
 		 * (within the span) from which the heap halves, then on back
@@ -392,15 +401,15 @@ static void find_end(struct hc_model *m)
 		 * program's behaviour, not its teardown. */
 		size_t best = n - 1;
 		for (size_t j = n - 1; j-- > 0 && m->snaps[n - 1].t - m->snaps[j].t <= span;)
-			if (m->snaps[j].heap_live - last >= 0.5 * m->snaps[j].heap_live) {
+			if (blocks_live(&m->snaps[j]) - last >= 0.5 * blocks_live(&m->snaps[j])) {
 				best = j;
 				break;
 			}
 		while (best != n - 1 && best > 0 && m->snaps[n - 1].t - m->snaps[best - 1].t <= span &&
-		       m->snaps[best - 1].heap_live >= m->snaps[best].heap_live)
+		       blocks_live(&m->snaps[best - 1]) >= blocks_live(&m->snaps[best]))
 			best--;
-		double drop = m->snaps[best].heap_live - last;
-		if (best != n - 1 && drop >= 0.5 * m->snaps[best].heap_live && drop >= 65536) {
+		double drop = blocks_live(&m->snaps[best]) - last;
+		if (best != n - 1 && drop >= 0.5 * blocks_live(&m->snaps[best]) && drop >= 65536) {
 			m->teardown = 1;
 			m->teardown_s = m->snaps[best].t;
 			m->teardown_freed = drop;

@@ -36,6 +36,7 @@
 struct hc_snap {
 	double t;             /* seconds since the trace's start */
 	double rss, heap_live;
+	double mapped;        /* of heap_live, the anonymous mappings' */
 	double shim;          /* the shim's own memory (in rss) */
 	uint64_t allocs, frees;
 };

@@ -1502,8 +1502,11 @@ static void others_section(FILE *f, struct hc_analysis *a)
 	if (!d->nothers)
 		return;
 	char b1[32];
-	fputs("<section id=\"others\">\n<h2>Largest sites that do not keep growing</h2>\n"
-	      "<div class=\"scroll\"><table class=\"sites\">\n<thead><tr><th>live at end</th>"
+	fputs(d->too_short ? "<section id=\"others\">\n<h2>Largest sites (the run is too short to "
+			     "judge their growth)</h2>\n"
+			   : "<section id=\"others\">\n<h2>Largest sites that do not keep growing</h2>\n",
+	      f);
+	fputs("<div class=\"scroll\"><table class=\"sites\">\n<thead><tr><th>live at end</th>"
 	      "<th>peak</th><th>allocations</th><th>site</th></tr></thead>\n<tbody>\n",
 	      f);
 	for (size_t i = 0; i < d->nothers && i < OTHERS_SHOWN; i++) {

@@ -326,7 +326,11 @@ void hc_report_text(FILE *f, struct hc_analysis *a, int color)
 	run_section(f, a);
 	if (d->nothers) {
 		char live[32], peak[32];
-		fputs("\nLargest sites that do not keep growing (live at the end of the run)\n", f);
+		fputs(d->too_short ? "\nLargest sites (live at the end of the run; the run is too short "
+				     "to judge their growth)\n"
+				   : "\nLargest sites that do not keep growing (live at the end of the "
+				     "run)\n",
+		      f);
 		for (size_t i = 0; i < d->nothers && i < OTHERS_SHOWN; i++) {
 			const struct hc_node *x = &a->model.nodes[d->others[i]];
 			fprintf(f, "  %s (peak %s)\n", hc_fmt_bytes(live, sizeof(live), x->live_end),

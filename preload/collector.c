@@ -746,6 +746,7 @@ static void snapshot(void)
 	uint64_t proc = hc_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	hc_rec_u(w, hc_clock_ns(CLOCK_THREAD_CPUTIME_ID));
 	hc_rec_u(w, proc > C.cpu0 ? proc - C.cpu0 : 0);
+	hc_rec_u(w, hc_mapped_live_bytes(&C.mapped));
 	hc_rec_end(w);
 	struct sites_ctx sc = {0, h->ndirty};
 	hc_heap_flush_sites(h, emit_site, &sc);

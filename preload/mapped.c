@@ -69,6 +69,7 @@ static int insert(struct hc_mapped *m, size_t i, struct hc_mapping e)
 	memmove(m->v + i + 1, m->v + i, (m->len - i) * sizeof(*m->v));
 	m->v[i] = e;
 	m->len++;
+	m->live += e.hi - e.lo;
 	return 0;
 }
 
@@ -101,6 +102,7 @@ static int cut(struct hc_mapped *m, struct hc_heap *h, uint64_t lo, uint64_t hi,
 		any = 1;
 		memmove(m->v + i, m->v + i + 1, (m->len - i - 1) * sizeof(*m->v));
 		m->len--;
+		m->live -= e.hi - e.lo;
 		/* A piece cut later than this unmap (a mapping over it came
 		 * first) ends when it began: its block lived no time. */
 		uint64_t at = ts > e.ts ? ts : e.ts;
@@ -221,8 +223,5 @@ size_t hc_mapped_count(const struct hc_mapped *m)
 
 uint64_t hc_mapped_live_bytes(const struct hc_mapped *m)
 {
-	uint64_t n = 0;
-	for (size_t i = 0; i < m->len; i++)
-		n += m->v[i].hi - m->v[i].lo;
-	return n;
+	return m->live;
 }

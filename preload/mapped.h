@@ -50,6 +50,7 @@ struct hc_mapped {
 	size_t ops_len[2], ops_cap[2];
 	int cur;
 	uint64_t page;
+	uint64_t live;           /* bytes of the ranges */
 };
 
 void hc_mapped_init(struct hc_mapped *m, uint64_t page);

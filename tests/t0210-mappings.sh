@@ -45,6 +45,20 @@ is "$(grep -c '\[anonymous mmap\]' m.folded)" 6 "one stack per function; scratch
 "$HC" dump m.hct | grep -q '^STACK .*frames=\[mmap '
 ok $? "dump shows the mapping frame"
 
+# A run far too short to judge still lists its largest sites, with their
+# stacks, in every report; the message gives the figures of this trace.
+"$HC" report -f json m.hct >m.json
+is "$(jget m.json '[.sites[:2][] | "\(.verdict) \(.live_bytes_end) \(.frames[0].kind) \(.frames[2].function)"] | join(", ")')" \
+	"none 2097152 mmap kept, none 2097152 mmap trimmed" \
+	"short run: JSON lists the largest sites, a mapping's first frame of kind mmap"
+"$HC" report m.hct >m.txt
+grep -A3 '^Largest sites (live at the end of the run; the run is too short to judge their growth)' m.txt |
+	grep -q '^      \[anonymous mmap\]$'
+ok $? "short run: the text report lists them too, under a heading that says growth was not judged"
+HEAPCREEP_INTERVAL=250ms HEAPCREEP_OUTPUT=$TMP/q.hct LD_PRELOAD="$LIB" "$PROG/mapper" 10 >/dev/null
+is "$("$HC" report -f json q.hct | jq -r .reason | sed 's/.*; //')" \
+	"judging needs at least 12 (3.0 s at the 0.25 s interval)" "the too-short message's figures are this trace's"
+
 # The allocator behind the shim maps its own memory (jemalloc through
 # mmap, as reservations; tcmalloc by direct system calls): none of it is
 # traced as a mapping; the program's mappings are, the same.
