@@ -4,6 +4,7 @@
  */
 #include "decode.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int str(struct hc_cur *c, struct hc_str *s)
@@ -109,7 +110,10 @@ int hc_decode_exit(const struct hc_rec *rec, struct hc_exit_rec *e)
 int hc_decode_end(const struct hc_rec *rec, struct hc_end_rec *e)
 {
 	struct hc_cur c = hc_cur_of(rec);
-	return FIELDS(&c, &e->ts, &e->reason);
+	e->signal = 0;
+	if (FIELDS(&c, &e->ts, &e->reason))
+		return -1;
+	return e->reason == HC_END_SIGNAL ? FIELDS(&c, &e->signal) : 0;
 }
 
 int hc_decode_note(const struct hc_rec *rec, struct hc_note_rec *n)
@@ -247,8 +251,21 @@ const char *hc_end_reason_name(uint64_t reason)
 	case HC_END_EXIT: return "exit";
 	case HC_END_EXEC: return "exec";
 	case HC_END_STOPPED: return "stopped";
+	case HC_END_SIGNAL: return "signal";
 	}
 	return NULL;
+}
+
+const char *hc_end_text(uint64_t reason, uint64_t signal, char *buf, size_t cap)
+{
+	if (reason != HC_END_SIGNAL)
+		return reason == HC_END_EXEC ? "exec" : "exit";
+	const char *abbrev = signal < 1024 ? sigabbrev_np((int)signal) : NULL;
+	if (abbrev)
+		snprintf(buf, cap, "SIG%s", abbrev);
+	else
+		snprintf(buf, cap, "signal %llu", (unsigned long long)signal);
+	return buf;
 }
 
 const char *hc_note_level_name(uint64_t level)

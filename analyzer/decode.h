@@ -56,7 +56,7 @@ struct hc_thread_rec { uint64_t ts, tid; struct hc_str name; };
 struct hc_block_rec { uint64_t id_delta, stack, size, ts, addr; };
 struct hc_free_rec { uint64_t id, ts; };
 struct hc_exit_rec { uint64_t ts, how; };
-struct hc_end_rec { uint64_t ts, reason; };
+struct hc_end_rec { uint64_t ts, reason, signal; /* signal: HC_END_SIGNAL's, else 0 */ };
 struct hc_note_rec { uint64_t ts, level; struct hc_str message; };
 struct hc_exec_rec { uint64_t ts; struct hc_str path; };
 struct hc_symbol_frame_rec { struct hc_str function, file; uint64_t line; };
@@ -126,6 +126,9 @@ int hc_args_next(struct hc_args *it, struct hc_str *arg);
 /* Names of enum values, or NULL for a value this analyzer does not know. */
 const char *hc_exit_how_name(uint64_t how);
 const char *hc_end_reason_name(uint64_t reason);
+/* How the process ended, for a report: "exit", "exec", "SIGSEGV"...; buf
+ * holds the words for a signal without a name. */
+const char *hc_end_text(uint64_t reason, uint64_t signal, char *buf, size_t cap);
 const char *hc_note_level_name(uint64_t level);
 
 #endif

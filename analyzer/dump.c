@@ -318,6 +318,10 @@ static int dump_record(FILE *f, const struct hc_rec *rec, uint64_t *block_id)
 		fputs("END", f);
 		put_ts(f, "ts", e.ts);
 		put_name(f, "reason", hc_end_reason_name(e.reason), e.reason);
+		if (e.reason == HC_END_SIGNAL) {
+			char b[32];
+			fprintf(f, " signal=%s", hc_end_text(e.reason, e.signal, b, sizeof(b)));
+		}
 		putc('\n', f);
 		return 0;
 	}

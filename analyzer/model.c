@@ -735,18 +735,25 @@ static int build_nodes(struct hc_model *m)
 
 /* Windows: the snapshots up to the end, cut into at most HC_MAX_WINDOWS
  * runs of consecutive snapshots, so a 20-second run has 20 windows of one
- * snapshot and a day-long run 120 windows of 12 minutes. */
+ * snapshot and a day-long run 120 windows of 12 minutes. The shim's two
+ * early snapshots (50 and 200 ms in, for a process that dies young) are
+ * left out when regular ones follow: windows stay an interval long. */
 static void build_windows(struct hc_model *m)
 {
-	size_t ns = 0;
+	size_t ns = 0, early = 0;
 	while (ns < m->nsnaps && m->snaps[ns].t <= m->end_s + 1e-9)
 		ns++;
-	m->nwin = ns < HC_MAX_WINDOWS ? ns : HC_MAX_WINDOWS;
+	while (early < ns && m->snaps[early].t < 0.75 * m->interval_s)
+		early++;
+	if (early == ns)
+		early = 0; /* nothing else: they are the run */
+	size_t nr = ns - early;
+	m->nwin = nr < HC_MAX_WINDOWS ? nr : HC_MAX_WINDOWS;
 	for (size_t w = 0; w < m->nwin; w++) {
 		struct hc_window *x = &m->win[w];
-		x->first = w * ns / m->nwin;
-		x->last = (w + 1) * ns / m->nwin - 1;
-		x->t0 = x->first ? m->snaps[x->first - 1].t : 0;
+		x->first = early + w * nr / m->nwin;
+		x->last = early + (w + 1) * nr / m->nwin - 1;
+		x->t0 = x->first > early ? m->snaps[x->first - 1].t : 0;
 		x->t1 = m->snaps[x->last].t;
 		x->t = 0;
 		x->heap_min = INFINITY;

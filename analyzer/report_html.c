@@ -1415,7 +1415,7 @@ static void totals_section(FILE *f, struct hc_analysis *a)
 	fprintf(f, "%s, ", hc_fmt_duration(b1, sizeof(b1), (double)s->last_ts / 1e9));
 	if (s->complete)
 		fprintf(f, "complete (ended by %s)",
-			s->end_reason == HC_END_EXEC ? "exec" : "exit");
+			hc_end_text(s->end_reason, s->end_signal, b2, sizeof(b2)));
 	else if (s->status == HC_READ_TRUNCATED)
 		fprintf(f, "incomplete: ends inside a chunk at byte offset %llu",
 			(unsigned long long)s->stop_offset);

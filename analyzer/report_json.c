@@ -41,6 +41,11 @@ static void trace_object(struct hc_json *j, struct hc_analysis *a)
 	} else {
 		hc_json_null(j, "end_reason");
 	}
+	char sig[32];
+	if (s->end_seen && s->end_reason == HC_END_SIGNAL)
+		hc_json_str(j, "end_signal", hc_end_text(s->end_reason, s->end_signal, sig, sizeof(sig)));
+	else
+		hc_json_null(j, "end_signal");
 	hc_json_ns_as_s(j, "duration_s", s->have_ts ? s->last_ts : 0);
 	hc_json_u64(j, "lost_events", s->last.lost_events);
 	hc_json_u64(j, "unknown_frees", s->last.unknown_frees);

@@ -260,7 +260,8 @@ static void run_section(FILE *f, struct hc_analysis *a)
 	}
 	fprintf(f, "  trace         %s, ", hc_fmt_duration(b1, sizeof(b1), (double)s->last_ts / 1e9));
 	if (s->complete)
-		fprintf(f, "complete (ended by %s)\n", s->end_reason == HC_END_EXEC ? "exec" : "exit");
+		fprintf(f, "complete (ended by %s)\n",
+			hc_end_text(s->end_reason, s->end_signal, b1, sizeof(b1)));
 	else if (s->status == HC_READ_TRUNCATED)
 		fprintf(f, "incomplete: ends inside a chunk at byte offset %llu\n",
 			(unsigned long long)s->stop_offset);

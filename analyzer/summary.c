@@ -154,6 +154,7 @@ int hc_summary_add(struct hc_summary *s, const struct hc_rec *rec)
 		s->end_seen = 1;
 		s->end_ts = e.ts;
 		s->end_reason = e.reason;
+		s->end_signal = e.signal;
 		return 0;
 	}
 	case HC_REC_NOTE:

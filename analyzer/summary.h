@@ -52,7 +52,7 @@ struct hc_summary {
 	 * after it aside (any other record after an END means the trace went
 	 * on, e.g. after a failed exec). */
 	int end_seen;
-	uint64_t end_ts, end_reason;
+	uint64_t end_ts, end_reason, end_signal;
 	int exit_seen;        /* the first EXIT: when teardown began */
 	uint64_t exit_ts, exit_how;
 	uint64_t execs;       /* EXEC records, and the last one */

@@ -581,6 +581,13 @@ void hc_collector_kick(void) HC_HIDDEN;
  * it at most timeout_ns. If `final`, it then writes the end record, closes
  * the trace and exits. Returns 0 when done in time. */
 int hc_collector_flush(int final, uint64_t timeout_ns) HC_HIDDEN;
+/* A fatal signal's final flush (fatal.c), from its handler: as
+ * hc_collector_flush(1, ...), the trace then ending with the signal; not
+ * from the collector thread itself (-1). Async-signal-safe. */
+int hc_collector_fatal(int sig, uint64_t timeout_ns) HC_HIDDEN;
+/* Installs the fatal signals' handlers where the disposition is the
+ * default (fatal.c). */
+void hc_fatal_install(void) HC_HIDDEN;
 /* fork handlers (fork.c calls them) */
 void hc_collector_prefork(void) HC_HIDDEN;
 void hc_collector_postfork_parent(void) HC_HIDDEN;

@@ -69,6 +69,8 @@ __attribute__((constructor)) static void heapcreep_init(void)
 	}
 	hc_tls.guard--;
 	hc_collector_start();
+	if (atomic_load(&hc_tracing) != HC_OFF)
+		hc_fatal_install();
 	return;
 out:
 	hc_tls.guard--;

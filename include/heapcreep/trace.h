@@ -157,6 +157,7 @@ enum hc_end_reason {
 	HC_END_EXIT = 0,      /* normal process exit */
 	HC_END_EXEC = 1,      /* the process image was replaced by execve */
 	HC_END_STOPPED = 2,   /* tracing stopped early; a NOTE says why */
+	HC_END_SIGNAL = 3,    /* a fatal signal (its number follows) ended the process */
 };
 
 enum hc_note_level {
