@@ -192,6 +192,7 @@ static const char golden_complete[] =
 	"    \"cmdline\": [\"svc\", \"-q\", \"\\ufffd\"],\n"
 	"    \"complete\": true,\n"
 	"    \"end_reason\": \"stopped\",\n"
+	"    \"end_signal\": null,\n"
 	"    \"duration_s\": 1.900000001,\n"
 	"    \"lost_events\": 4,\n"
 	"    \"unknown_frees\": 1,\n"
