@@ -2,7 +2,7 @@
 # Wrappers that exec the real program (sh -c, env, the pyenv shim python3
 # often is on PATH) must not cost the user the trace of the program that did
 # the work: `run -o FILE` leads to it, and the other traces are kept, named
-# by pid and program, in FILE.traces/.
+# by pid and program, in STEM.traces/ (FILE less its .hct).
 . "$(dirname "$0")/lib.sh"
 
 cat >big.py <<'PY'
