@@ -490,6 +490,13 @@ static int by_live_desc(const void *a, const void *b, void *ctx)
 	return (x->peak < y->peak) - (x->peak > y->peak);
 }
 
+/* The node of the mapping frame alone: every anonymous mapping of the
+ * process, whoever made it. No site; never judged (its callers' nodes are). */
+static int every_mapping(const struct hc_node *x)
+{
+	return x->depth == 1 && hc_frame_is_mmap(x->frame);
+}
+
 /* Others: whole-stack nodes, largest first, for the report's context. */
 static void list_others(const struct hc_model *m, struct hc_detect *d)
 {
@@ -624,6 +631,8 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 	}
 	for (size_t i = 1; i < m->nnodes; i++) {
 		struct hc_node *x = &m->nodes[i];
+		if (every_mapping(x))
+			continue;
 		x->onset_s = onset(m, x);
 		aged_n[i] = rule1(m, o, w0, x, &s);
 		live_trend(m, o, w0, x, &s);
@@ -638,6 +647,8 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 	double a0 = m->ladder[0];
 	for (size_t i = 1; i < m->nnodes; i++) {
 		struct hc_node *x = &m->nodes[i];
+		if (every_mapping(x))
+			continue;
 		int r2 = rule2(m, o, w0, x, unsound_live[i] >= 0.25 * x->peak);
 		x->r2 = r2 == 1;
 		x->since_s = x->onset_s;
