@@ -20,6 +20,7 @@
 
 #include "decode.h"
 #include "hash.h"
+#include "scopes.h"
 #include "heapcreep/trace.h"
 
 /* Longer strings (template-heavy C++ names) are cut here, so one entry of a
@@ -52,6 +53,14 @@ struct module {
 	struct cu_range *cus;
 	size_t ncus;
 	int cus_built;
+	/* The units' scope indexes, by the unit DIE's offset (scopes.h). */
+	struct unit_scopes *units;
+	size_t nunits, cap_units;
+};
+
+struct unit_scopes {
+	Dwarf_Off off;
+	struct hc_scopes *scopes;
 };
 
 struct cu_range {
@@ -279,6 +288,11 @@ static void module_close(struct module *m)
 		dwfl_end(m->dwfl);
 	m->dwfl = NULL;
 	m->mod = NULL;
+	for (size_t i = 0; i < m->nunits; i++)
+		hc_scopes_free(m->units[i].scopes);
+	free(m->units);
+	m->units = NULL;
+	m->nunits = m->cap_units = 0;
 	free(m->loads);
 	m->loads = NULL;
 	m->nloads = 0;
@@ -647,6 +661,51 @@ static Dwarf_Die *cu_by_range(struct module *m, Dwarf_Addr a, Dwarf_Addr *bias)
 	return &r->cu;
 }
 
+/* The scopes that physically contain pc in unit cu, innermost first, from
+ * the unit's index (built on its first address); the walk of the unit
+ * (dwarf_getscopes, then dwarf_getscopes_die from the innermost) when the
+ * index cannot be had. Returns how many. */
+static int scopes_at(struct module *m, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *out, int max)
+{
+	Dwarf_Off off = dwarf_dieoffset(cu);
+	struct hc_scopes *sc = NULL;
+	for (size_t i = 0; i < m->nunits && !sc; i++)
+		if (m->units[i].off == off)
+			sc = m->units[i].scopes;
+	if (!sc && m->nunits == m->cap_units) {
+		size_t ncap = m->cap_units ? 2 * m->cap_units : 16;
+		struct unit_scopes *n = realloc(m->units, ncap * sizeof(*n));
+		if (n) {
+			m->units = n;
+			m->cap_units = ncap;
+		}
+	}
+	if (!sc && m->nunits < m->cap_units) {
+		sc = hc_scopes_build(cu);
+		if (sc)
+			m->units[m->nunits++] = (struct unit_scopes){off, sc};
+	}
+	if (sc)
+		return hc_scopes_at(sc, pc, out, max);
+	Dwarf_Die *scopes = NULL, inner;
+	int n = dwarf_getscopes(cu, pc, &scopes);
+	if (n > 0) {
+		inner = scopes[0];
+		free(scopes);
+		scopes = NULL;
+		n = dwarf_getscopes_die(&inner, &scopes);
+	}
+	int k = 0;
+	for (int i = 0; i < n && k < max; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram ||
+		    tag == DW_TAG_entry_point)
+			out[k++] = scopes[i];
+	}
+	free(scopes);
+	return k;
+}
+
 /* Frames for module address a; returns how many (0: nothing known). */
 static int resolve_in(struct module *m, Dwarf_Addr a, struct raw_frame *fr)
 {
@@ -667,18 +726,11 @@ static int resolve_in(struct module *m, Dwarf_Addr a, struct raw_frame *fr)
 	const char *file0 = file, *dir0 = dir;
 	int line0 = line;
 
-	/* dwarf_getscopes gives the innermost scope at the address, but above
-	 * an inlined instance it continues with the scopes of the abstract
-	 * definition; dwarf_getscopes_die gives the chain of DIEs that
-	 * physically contain it: every inlined instance out to the function. */
-	Dwarf_Die *scopes = NULL, inner;
-	int nscopes = cudie ? dwarf_getscopes(cudie, a - dbias, &scopes) : 0;
-	if (nscopes > 0) {
-		inner = scopes[0];
-		free(scopes);
-		scopes = NULL;
-		nscopes = dwarf_getscopes_die(&inner, &scopes);
-	}
+	/* The chain of DIEs that physically contain the address: every inlined
+	 * instance out to the function (not the scopes of an inlined
+	 * function's abstract definition). */
+	Dwarf_Die scopes[HC_SYM_MAX_FRAMES];
+	int nscopes = cudie ? scopes_at(m, cudie, a - dbias, scopes, HC_SYM_MAX_FRAMES) : 0;
 	int saw_outer = 0;   /* the subprogram the inlined frames sit in */
 	for (int i = 0; i < nscopes && n < HC_SYM_MAX_FRAMES; i++) {
 		int tag = dwarf_tag(&scopes[i]);
@@ -702,7 +754,6 @@ static int resolve_in(struct module *m, Dwarf_Addr a, struct raw_frame *fr)
 			break;
 		}
 	}
-	free(scopes);
 
 	/* No DWARF function (no -g, a stripped file, assembly), or an outer
 	 * function DWARF does not name: the ELF symbol table's name (.symtab,
