@@ -402,8 +402,10 @@ static void place_traces(const char *tmp, const char *out_opt, const char *out_d
 			    !pathf(to, sizeof(to), "%s/%llu.%llu.%s.hct", others,
 				   (unsigned long long)t[i].pid, (unsigned long long)t[i].seq,
 				   t[i].prog) &&
-			    !rename(from, to))
+			    !rename(from, to)) {
 				moved++;
+				hc_symbolize_file(to, 1); /* each process's, as the main one's */
+			}
 		}
 	}
 report:

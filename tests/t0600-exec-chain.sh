@@ -27,6 +27,11 @@ check() { # name expected-exe command...
 			"$HC" report -f json "$f" >/dev/null 2>&1 || bad=1
 		done
 		is "$bad" 0 "$name: the $(ls "$name.traces" | wc -l) other traces are named PID.N.PROGRAM.hct and readable"
+		nosym=0
+		for f in "$name.traces"/*.hct; do
+			"$HC" dump "$f" 2>/dev/null | grep -q '^SYMBOLS' || nosym=1
+		done
+		is "$nosym" 0 "$name: each holds its symbols, as the main trace does"
 		grep -q "other traced process" "$name.err"
 		ok $? "$name: run says where the other traces are"
 	else
