@@ -53,7 +53,8 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 SHARED_OBJ := $(BUILD)/obj/writer/writer.o $(BUILD)/obj/writer/mem.o
 # The unit tests also link the collector's heap model (pure bookkeeping);
 # heapcreep-cli does not need it.
-UNIT_OBJ := $(SHARED_OBJ) $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/unwind.o
+UNIT_OBJ := $(SHARED_OBJ) $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/unwind.o \
+	$(BUILD)/obj/writer/ownheap.o $(BUILD)/obj/writer/tls.o
 
 LIB := $(BUILD)/lib/libheapcreep.so
 CLI := $(BUILD)/libexec/heapcreep/heapcreep-cli
@@ -65,7 +66,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 # ring sources directly (never with SANITIZE: TSan excludes ASan).
 TSAN_SRC := $(wildcard tests/unit/tsan-*.c)
 TSAN_BIN := $(TSAN_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
-TSAN_DEPS := preload/ring.c preload/merge.c preload/thread.c preload/mem.c
+TSAN_DEPS := preload/ring.c preload/merge.c preload/thread.c preload/tls.c preload/mem.c
 # The trace reader's tests again under TSan, for its read-ahead thread.
 TSAN_BIN += $(BUILD)/tests/unit/tsan-reader
 TSAN_READER := analyzer/reader.c analyzer/decode.c analyzer/summary.c preload/writer.c preload/mem.c

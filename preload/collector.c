@@ -872,7 +872,11 @@ static void idle(uint64_t ns)
 static void *collector_main(void *arg)
 {
 	(void)arg;
-	hc_tls.guard = 1; /* everything this thread allocates is the shim's own */
+	/* Everything this thread allocates is the shim's own, from its own
+	 * heap; its signals are blocked from its start. */
+	hc_tls.guard = 1;
+	hc_tls.own = 1;
+	hc_tls.sample_left = 0;
 	atomic_store(&C.tid, (pid_t)syscall(SYS_gettid));
 	prctl(PR_SET_NAME, "heapcreep", 0, 0, 0);
 	uint64_t nap = NAP_MIN_NS;
@@ -946,7 +950,8 @@ void hc_collector_start(void)
 	int idle_state = 0;
 	if (!atomic_compare_exchange_strong(&C.start_state, &idle_state, 1))
 		return;
-	hc_tls.guard++;
+	sigset_t saved;
+	hc_own_enter(&saved);
 	int rc = open_trace();
 	if (rc) {
 		char where[4200];
@@ -976,10 +981,9 @@ void hc_collector_start(void)
 	C.started = hc_now();
 	C.next_snapshot = snapshot_due(0, C.started);
 
-	/* The collector takes no signals: they belong to the program. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* The collector takes no signals: they belong to the program (its
+	 * mask is this one, hc_own_enter's: all blocked). Its DTV, which
+	 * pthread_create allocates, comes from the own heap. */
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -989,13 +993,12 @@ void hc_collector_start(void)
 	atomic_store(&hc_tracing, HC_ON);
 	rc = pthread_create(&th, &attr, collector_main, NULL);
 	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
 		atomic_store(&hc_collector_running, 0);
 		stop_tracing("cannot start the collector thread for", -rc);
 	}
 out:
-	hc_tls.guard--;
+	hc_own_leave(&saved);
 }
 
 int hc_collector_flush(int final, uint64_t timeout_ns)

@@ -31,8 +31,8 @@ void hc_resolve(void)
 		return;
 	int expect = UNRESOLVED;
 	if (atomic_compare_exchange_strong(&resolve_state, &expect, RESOLVING)) {
-		/* dlsym may call calloc: with the guard held and hc_real still
-		 * empty, that call is served by the bootstrap arena. */
+		/* dlsym may call calloc: until the state is RESOLVED, this
+		 * thread's calls are served by the own heap. */
 		hc_tls.guard++;
 		hc_clock_init();
 		hc_t0 = hc_stamp();
@@ -56,7 +56,7 @@ void hc_resolve(void)
 		return;
 	}
 	if (hc_tls.guard)
-		return; /* our own dlsym calling back: the caller uses the arena */
+		return; /* our own dlsym calling back: the caller uses the own heap */
 	while (atomic_load_explicit(&resolve_state, memory_order_acquire) != RESOLVED)
 		sched_yield();
 }
@@ -100,13 +100,22 @@ __attribute__((noinline)) static void *traced_malloc(size_t size, const struct h
 	return p;
 }
 
+/* The untraced calls made for the shim itself (t->own) go to its own heap. */
+__attribute__((noinline)) static void *own_malloc(size_t size, size_t align)
+{
+	void *p = hc_own_alloc(size, align);
+	return p ? p : hc_real.malloc(size);
+}
+
 EXPORT void *malloc(size_t size)
 {
 	if (hc_sample_skip(size))
 		return hc_real.malloc(size);
 	if (unlikely(!ready()))
-		return hc_boot_alloc(size, 16);
-	if (!traced(&hc_tls) || !hc_sample_want(size))
+		return hc_own_alloc(size, 16);
+	if (!traced(&hc_tls))
+		return unlikely(hc_tls.own) ? own_malloc(size, 16) : hc_real.malloc(size);
+	if (!hc_sample_want(size))
 		return hc_real.malloc(size);
 	return traced_malloc(size, HC_CALLER());
 }
@@ -124,8 +133,12 @@ __attribute__((noinline)) static void traced_free(void *p)
 
 EXPORT void free(void *p)
 {
-	if (!p || unlikely(hc_boot_owns(p)))
+	if (!p)
 		return;
+	if (unlikely(hc_own_owns(p))) {
+		hc_own_free(p);
+		return;
+	}
 	if (hc_sampled_never(p)) {
 		hc_real.free(p);
 		return;
@@ -145,10 +158,15 @@ EXPORT void *calloc(size_t n, size_t size)
 		size_t bytes;
 		if (__builtin_mul_overflow(n, size, &bytes))
 			return NULL;
-		return hc_boot_alloc(bytes, 16);
+		return hc_own_calloc(bytes);
 	}
 	struct hc_tls *t = &hc_tls;
 	size_t bytes;
+	if (unlikely(t->own) && !__builtin_mul_overflow(n, size, &bytes)) {
+		void *p = hc_own_calloc(bytes);
+		if (p)
+			return p;
+	}
 	if (!traced(t) || __builtin_mul_overflow(n, size, &bytes) || !hc_sample_want(bytes))
 		return hc_real.calloc(n, size);
 	t->guard++;
@@ -166,23 +184,34 @@ EXPORT void *calloc(size_t n, size_t size)
  * HC_CALLER() is the exported hook's caller. */
 static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t size)
 {
-	if (unlikely(old && hc_boot_owns(old))) {
-		/* Move out of the arena; the arena block is never reused. */
-		void *p = ready() ? hc_real.malloc(size) : hc_boot_alloc(size, 16);
+	struct hc_tls *t = &hc_tls;
+	if (unlikely(!ready() || t->own)) {
+		if (!old || hc_own_owns(old)) {
+			void *p = hc_own_realloc(old, size);
+			if (p || !ready())
+				return p;
+		}
+		if (!old)
+			return hc_real.malloc(size);
+		if (!hc_own_owns(old))
+			return hc_real.realloc(old, size);
+	}
+	if (unlikely(old && hc_own_owns(old))) {
+		/* The program resizes a block libc made for the shim: it
+		 * moves out to the next allocator, as the program's. */
+		void *p = hc_real.malloc(size);
 		if (p) {
-			size_t n = hc_boot_size(old);
+			size_t n = hc_own_size(old);
 			memcpy(p, old, n < size ? n : size);
-			if (traced(&hc_tls)) {
-				hc_tls.guard++;
+			hc_own_free(old);
+			if (traced(t)) {
+				t->guard++;
 				hc_record_alloc(p, size, HC_CALLER());
-				hc_tls.guard--;
+				t->guard--;
 			}
 		}
 		return p;
 	}
-	if (unlikely(!ready()))
-		return hc_boot_alloc(size, 16);
-	struct hc_tls *t = &hc_tls;
 	if (!traced(t))
 		return hc_real.realloc(old, size);
 	/* Before old can be reused: whether the new block is recorded, and
@@ -229,14 +258,16 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
 
 EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
-	if (unlikely(!ready())) {
-		void *p = hc_boot_alloc(size, align);
-		if (!p)
-			return ENOMEM;
-		*out = p;
-		return 0;
-	}
 	struct hc_tls *t = &hc_tls;
+	if (unlikely(!ready() || t->own)) {
+		void *p = hc_own_alloc(size, align);
+		if (p || !ready()) {
+			if (!p)
+				return ENOMEM;
+			*out = p;
+			return 0;
+		}
+	}
 	if (!traced(t) || !hc_sample_want(size))
 		return hc_real.posix_memalign(out, align, size);
 	t->guard++;
@@ -254,9 +285,12 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 #define ALIGNED_HOOK(name, PARAMS, CALL, SIZE, BOOT_ALIGN)                \
 	EXPORT void *name PARAMS                                           \
 	{                                                                  \
-		if (unlikely(!ready()))                                    \
-			return hc_boot_alloc(SIZE, BOOT_ALIGN);            \
 		struct hc_tls *t = &hc_tls;                                \
+		if (unlikely(!ready() || t->own)) {                        \
+			void *p = hc_own_alloc(SIZE, BOOT_ALIGN);          \
+			if (p || !ready())                                 \
+				return p;                                  \
+		}                                                          \
 		if (!traced(t) || !hc_real.name || !hc_sample_want(SIZE))  \
 			return hc_real.name ? hc_real.CALL : NULL;         \
 		t->guard++;                                                \
@@ -279,8 +313,8 @@ EXPORT size_t malloc_usable_size(void *p)
 {
 	if (!p)
 		return 0;
-	if (hc_boot_owns(p))
-		return hc_boot_size(p);
+	if (hc_own_owns(p))
+		return hc_own_size(p);
 	if (unlikely(!ready()) || !hc_real.malloc_usable_size)
 		return 0;
 	return hc_real.malloc_usable_size(p);

@@ -114,8 +114,12 @@ NEW_HOOK(_ZnamSt11align_val_tRKSt9nothrow_t, 7, 7, (size_t size, size_t al, NOTH
 #define DELETE_HOOK(name, idx, PARAMS, ARGS)                                              \
 	EXPORT void name PARAMS                                                           \
 	{                                                                                 \
-		if (!p || hc_boot_owns(p))                                                \
+		if (!p)                                                                   \
 			return;                                                           \
+		if (hc_own_owns(p)) {                                                     \
+			hc_own_free(p);                                                   \
+			return;                                                           \
+		}                                                                         \
 		hc_resolve();                                                             \
 		void (*next) PARAMS = (void (*) PARAMS)hc_real.cxx_delete[idx];           \
 		struct hc_tls *t = &hc_tls;                                               \

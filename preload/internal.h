@@ -10,6 +10,7 @@
 #ifndef HC_INTERNAL_H
 #define HC_INTERNAL_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,19 +113,28 @@ void hc_clock_calibrate(void) HC_HIDDEN;
 double hc_ns_per_stamp(void) HC_HIDDEN;
 void hc_clock_reset(void) HC_HIDDEN;
 
-/* --- bootstrap.c --------------------------------------------------------- */
+/* --- ownheap.c: the shim's own small heap ------------------------------- */
 
-/* A static bump arena that serves allocations made while the real allocator
- * is being looked up (dlsym calls calloc). Its blocks are never freed. */
-void *hc_boot_alloc(size_t size, size_t align) HC_HIDDEN;
-#define HC_BOOT_SIZE (64u << 10)
-extern unsigned char hc_boot_arena[HC_BOOT_SIZE] HC_HIDDEN;
-/* Whether p came from the arena: on every free, so inline. */
-static inline int hc_boot_owns(const void *p)
+/* Serves what libc allocates for the shim (see ownheap.c): before the next
+ * allocator is known, and on a thread inside hc_own_enter/leave. NULL when
+ * it cannot: the caller then uses the next allocator. */
+void *hc_own_alloc(size_t size, size_t align) HC_HIDDEN;
+void *hc_own_calloc(size_t size) HC_HIDDEN;
+void *hc_own_realloc(void *old, size_t size) HC_HIDDEN;
+void hc_own_free(void *p) HC_HIDDEN;
+size_t hc_own_size(const void *p) HC_HIDDEN;
+#define HC_OWN_SIZE (1u << 20)
+extern unsigned char hc_own_arena[HC_OWN_SIZE] HC_HIDDEN;
+/* Whether p is one of its blocks: on every free, so inline. */
+static inline int hc_own_owns(const void *p)
 {
-	return (uintptr_t)p - (uintptr_t)hc_boot_arena < HC_BOOT_SIZE;
+	return (uintptr_t)p - (uintptr_t)hc_own_arena < HC_OWN_SIZE;
 }
-size_t hc_boot_size(const void *p) HC_HIDDEN;
+/* Around a libc call that may allocate for the shim: signals blocked (a
+ * handler's allocations are the program's), the guard held, and what the
+ * call allocates served by the own heap. Nests. */
+void hc_own_enter(sigset_t *saved) HC_HIDDEN;
+void hc_own_leave(const sigset_t *saved) HC_HIDDEN;
 
 /* --- hooks.c ------------------------------------------------------------- */
 
@@ -175,6 +185,8 @@ struct hc_tls {
 	int64_t sample_left;     /* bytes until the next sampled byte */
 	uint64_t rng;
 	uint64_t ring_retry_at;  /* no ring could be had: hc_now() of the next try */
+	int own;                 /* >0: allocations go to the own heap (ownheap.c) */
+	int64_t own_sample_left; /* sample_left while own */
 };
 enum { HC_THREAD_NEW, HC_THREAD_ACTIVE, HC_THREAD_EXITED };
 

@@ -30,9 +30,10 @@ static int owner(void)
  * ours, not the program's. */
 static void *next_sym(const char *name)
 {
-	hc_tls.guard++;
+	sigset_t saved;
+	hc_own_enter(&saved);
 	void *f = dlsym(RTLD_NEXT, name);
-	hc_tls.guard--;
+	hc_own_leave(&saved);
 	return f;
 }
 
@@ -53,7 +54,8 @@ static void postfork_child(void)
 
 __attribute__((constructor)) static void heapcreep_init(void)
 {
-	hc_tls.guard++; /* what libc allocates for us here is not the program's */
+	sigset_t saved;
+	hc_own_enter(&saved); /* what libc allocates for us here is not the program's */
 	if (hc_config_load()) {
 		atomic_store(&hc_tracing, HC_OFF);
 		goto out;
@@ -67,13 +69,13 @@ __attribute__((constructor)) static void heapcreep_init(void)
 		atomic_store(&hc_tracing, HC_OFF);
 		goto out;
 	}
-	hc_tls.guard--;
+	hc_own_leave(&saved);
 	hc_collector_start();
 	if (atomic_load(&hc_tracing) != HC_OFF)
 		hc_fatal_install();
 	return;
 out:
-	hc_tls.guard--;
+	hc_own_leave(&saved);
 }
 
 __attribute__((destructor)) static void heapcreep_fini(void)

@@ -28,8 +28,6 @@
 #define HC_MAX_DEAD 16
 #define HC_RETRY_NS 10000000u
 
-__thread struct hc_tls hc_tls __attribute__((tls_model("initial-exec")));
-
 static pthread_key_t key;
 static int key_ok;
 static _Atomic uint32_t nrings;

@@ -379,8 +379,10 @@ static void find_stack(void)
 	pthread_attr_t attr;
 	void *addr;
 	size_t size;
-	/* The main thread's attributes come from /proc/self/maps (stdio and
-	 * malloc: this runs with the guard held, once per thread). */
+	/* Once per thread. pthread_getattr_np allocates (a cpuset; for the
+	 * main thread, stdio reading /proc/self/maps): from the own heap. */
+	sigset_t saved;
+	hc_own_enter(&saved);
 	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
 		if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
 			stack_lo = (uint64_t)(uintptr_t)addr;
@@ -388,6 +390,7 @@ static void find_stack(void)
 		}
 		pthread_attr_destroy(&attr);
 	}
+	hc_own_leave(&saved);
 	if (!stack_hi)
 		stack_hi = 1; /* unknown: the fast path stays off */
 }
