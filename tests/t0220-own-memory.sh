@@ -5,8 +5,9 @@
 # (exact and sampled) the output is the same as without it, line for line:
 # pthread_getattr_np's stdio and cpuset, the collector thread's DTV, dlsym's
 # buffers all come from the shim's own heap. The baseline preloads the
-# stand-in for the shim's TLS modules (see lib.sh): each thread's DTV has
-# one slot per module, the one difference no allocator can hide.
+# stand-in for the TLS modules the shim brings (its own and libunwind's,
+# see lib.sh): each thread's DTV has one slot per module, 16 bytes each,
+# the one difference no allocator can hide.
 . "$(dirname "$0")/lib.sh"
 
 LD_PRELOAD="$STANDIN" "$PROG/heapshape" >bare.out
