@@ -182,6 +182,13 @@ $(BUILD)/tests/programs/jemallocx: tests/programs/jemallocx.c
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) -std=gnu11 -O1 -g -Wall -o $@ $< $(shell $(PKG_CONFIG) --libs jemalloc 2>/dev/null)
 
+# deepbind finds libdeep.so along its own RUNPATH, which the shim lacks.
+$(BUILD)/tests/programs/deepbind: tests/programs/deepbind.c $(BUILD)/tests/programs/libdeep.so \
+		$(BUILD)/tests/programs/libdeepown.so
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 -O1 -g -fomit-frame-pointer -Wall -o $@ $< -ldl -Wl,--enable-new-dtags,-rpath,'$$ORIGIN'
+
 $(BUILD)/tests/programs/lib%.so: tests/programs/lib%.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")

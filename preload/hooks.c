@@ -24,6 +24,7 @@ static _Atomic int resolve_state;
 void hc_resolve_cxx(void) HC_HIDDEN;
 void hc_resolve_jemalloc(void) HC_HIDDEN;
 void hc_resolve_mmap(void) HC_HIDDEN;
+void hc_resolve_dl(void) HC_HIDDEN;
 
 void hc_resolve(void)
 {
@@ -50,6 +51,7 @@ void hc_resolve(void)
 		hc_resolve_cxx();
 		hc_resolve_jemalloc();
 		hc_resolve_mmap();
+		hc_resolve_dl();
 		hc_thread_init();
 		hc_tls.guard--;
 		atomic_store_explicit(&resolve_state, RESOLVED, memory_order_release);
