@@ -39,4 +39,10 @@ HEAPCREEP_OUTPUT=$TMP/ns.hct LD_PRELOAD="$LIB" "$PROG/deepbind" ns "$dir" >ns.ou
 is "$?:$(cat ns.out)" "0:ns" "a dlmopen namespace runs its own allocator, untouched"
 is "$(jget "$("$HC" report -f json ns.hct >ns.json; echo ns.json)" '.trace.unknown_frees')" 0 \
 	"and none of its frees reaches the shim"
+# Every name the shim interposes (its dynamic symbols) is one a deep-bound
+# plugin is pointed back for, but __libc_start_main (no library calls it).
+exported=$(nm -D --defined-only "$LIB" | awk '{print $3}' | grep -v '^__libc_start_main$' | sort | tr '\n' ' ')
+listed=$(sed -n '/^static const char \*const names\[\] = {/,/^};/p' "$top/preload/hooks_dl.c" |
+	grep -o '"[^"]*"' | tr -d '"' | sort | tr '\n' ' ')
+is "$listed" "$exported" "hooks_dl.c lists exactly the interposed names"
 done_testing
