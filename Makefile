@@ -103,7 +103,7 @@ $(BUILD)/obj/writer/%.o: preload/%.c preload/writer.h preload/mem.h include/heap
 
 $(BUILD)/obj/writer/heap.o: preload/heap.h
 $(BUILD)/obj/writer/mapped.o: preload/mapped.h preload/heap.h
-$(BUILD)/obj/writer/unwind.o: preload/internal.h
+$(BUILD)/obj/writer/unwind.o $(BUILD)/obj/writer/ownheap.o $(BUILD)/obj/writer/tls.o: preload/internal.h
 
 $(LIB): $(SHIM_OBJ) preload/exports.map
 	@mkdir -p $(@D)
