@@ -72,6 +72,13 @@ static struct {
 	_Atomic pid_t tid;        /* the collector thread's */
 	_Atomic uint32_t wake;
 	_Atomic int sleeping;
+	/* Paused across a fork (see hc_collector_prefork): the thread has
+	 * ended, its state is whole, events wait in the rings. */
+	pthread_t thread;
+	_Atomic int joinable;     /* 1 until it detaches itself or is joined */
+	_Atomic int pause_req;
+	_Atomic int paused;       /* PAUSE_* */
+	uint64_t resume_at;       /* hc_now() after which a hook call resumes it */
 } C = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
 
 static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *ts)
@@ -913,8 +920,12 @@ static void *collector_main(void *arg)
 		if (done) {
 			atomic_store(&hc_collector_running, 0);
 			finish_request();
+			if (atomic_exchange(&C.joinable, 0))
+				pthread_detach(pthread_self()); /* no one joins it */
 			return NULL;
 		}
+		if (atomic_load(&C.pause_req))
+			return NULL; /* the forking thread joins it */
 		/* Busy (a batch worth the trip, or events held for the next
 		 * drain): drain again at once. A trickle (sampled mode, a quiet
 		 * program) is left to pile up, the nap doubling to 20 ms: a
@@ -932,8 +943,14 @@ static void *collector_main(void *arg)
 	}
 }
 
+static void resume(int now_or_never);
+
 void hc_collector_kick(void)
 {
+	if (unlikely(atomic_load_explicit(&C.paused, memory_order_relaxed))) {
+		resume(1); /* paused across a fork: a ring fills up */
+		return;
+	}
 	/* One waker per sleep: a thread past half its ring kicks on every
 	 * event until the collector runs, each a system call otherwise. */
 	if (atomic_load_explicit(&C.sleeping, memory_order_relaxed) &&
@@ -943,8 +960,63 @@ void hc_collector_kick(void)
 	}
 }
 
+/* The collector thread, joinable (a pause joins it); 0 or an errno. */
+static int spawn(void)
+{
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 1u << 20);
+	atomic_store(&C.joinable, 1);
+	int rc = pthread_create(&C.thread, &attr, collector_main, NULL);
+	if (rc)
+		atomic_store(&C.joinable, 0);
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
+enum { PAUSE_NO, PAUSE_YES, PAUSE_RESUMING };
+
+/* A paused collector started again (now, or when its time has come). */
+static void resume(int now_or_never)
+{
+	if (atomic_load(&C.paused) != PAUSE_YES || (!now_or_never && hc_now() < C.resume_at))
+		return;
+	int yes = PAUSE_YES;
+	if (!atomic_compare_exchange_strong(&C.paused, &yes, PAUSE_RESUMING))
+		return;
+	sigset_t saved;
+	hc_own_enter(&saved);
+	atomic_store(&hc_collector_running, 1);
+	atomic_store(&hc_tracing, HC_ON);
+	int rc = spawn();
+	if (rc) {
+		atomic_store(&hc_collector_running, 0);
+		stop_tracing("cannot start the collector thread again for", -rc);
+	}
+	atomic_store(&C.paused, PAUSE_NO);
+	hc_own_leave(&saved);
+}
+
+void hc_collector_unpause(void)
+{
+	if (atomic_load_explicit(&C.paused, memory_order_relaxed))
+		resume(1);
+}
+
+void hc_collector_poke(void)
+{
+	if (atomic_load_explicit(&C.paused, memory_order_relaxed))
+		resume(0);
+	else
+		hc_collector_start();
+}
+
 void hc_collector_start(void)
 {
+	if (unlikely(atomic_load_explicit(&C.paused, memory_order_relaxed))) {
+		resume(1); /* a thread that cannot wait: its ring is full */
+		return;
+	}
 	if (!hc_config_loaded || atomic_load(&hc_tracing) == HC_OFF)
 		return;
 	int idle_state = 0;
@@ -984,15 +1056,9 @@ void hc_collector_start(void)
 	/* The collector takes no signals: they belong to the program (its
 	 * mask is this one, hc_own_enter's: all blocked). Its DTV, which
 	 * pthread_create allocates, comes from the own heap. */
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 1u << 20);
-	pthread_t th;
 	atomic_store(&hc_collector_running, 1);
 	atomic_store(&hc_tracing, HC_ON);
-	rc = pthread_create(&th, &attr, collector_main, NULL);
-	pthread_attr_destroy(&attr);
+	rc = spawn();
 	if (rc) {
 		atomic_store(&hc_collector_running, 0);
 		stop_tracing("cannot start the collector thread for", -rc);
@@ -1003,6 +1069,8 @@ out:
 
 int hc_collector_flush(int final, uint64_t timeout_ns)
 {
+	if (!atomic_load(&C.fatal_signal))
+		resume(1); /* never from a signal handler */
 	if (!atomic_load(&hc_collector_running) || getpid() != hc_pid)
 		return -1;
 	if (final)
@@ -1038,11 +1106,71 @@ int hc_collector_fatal(int sig, uint64_t timeout_ns)
 	return hc_collector_flush(1, timeout_ns);
 }
 
+/* The process's thread count, from /proc/self/stat (its 20th field); -1
+ * when it cannot be read. No stdio: this runs in fork's prepare handler. */
+static int thread_count(void)
+{
+	char buf[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')'); /* the command may hold spaces and ')' */
+	if (!p)
+		return -1;
+	for (int field = 2; field < 20 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? atoi(p + 1) : -1;
+}
+
+/* Python 3.12 and later print a DeprecationWarning (shown by default for
+ * a call from __main__) when os.fork() finds the process multi-threaded,
+ * which they read from /proc/self/stat in the parent just after the fork:
+ * the collector thread would count. So in such a process the collector
+ * ends before the fork (its state stays whole; events wait in the rings)
+ * and the parent's first hook call 10 ms after the fork starts it again
+ * (or at once: a ring half full, a flush, exit, exec; not a fatal signal's
+ * flush, which cannot start a thread). A parent that allocates nothing
+ * after the fork gets no snapshot until it does. */
+#define RESUME_AFTER_NS 10000000u
+
+static int pause_for_fork(void)
+{
+	struct hc_py_info py;
+	hc_py_info(&py);
+	return py.interpreter >= 0x030c0000u;
+}
+
 void hc_collector_prefork(void)
 {
+	int running = atomic_load(&hc_collector_running);
+	if (running && pause_for_fork() && atomic_load(&C.tid) != (pid_t)syscall(SYS_gettid) &&
+	    atomic_exchange(&C.joinable, 0)) {
+		int before = thread_count();
+		atomic_store(&C.pause_req, 1);
+		atomic_fetch_add(&C.wake, 1);
+		futex(&C.wake, FUTEX_WAKE_PRIVATE, 1, NULL);
+		pthread_join(C.thread, NULL);
+		atomic_store(&C.pause_req, 0);
+		if (atomic_load(&hc_tracing) != HC_OFF) { /* else it stopped the trace */
+			atomic_store(&hc_collector_running, 0);
+			atomic_store(&hc_tracing, HC_PENDING);
+			atomic_store(&C.paused, PAUSE_YES);
+		}
+		/* joined: its stack is free; the kernel drops it from the
+		 * count a moment later */
+		uint64_t until = hc_now() + 5000000u;
+		while (before > 0 && thread_count() >= before && hc_now() < until)
+			sched_yield();
+	}
 	/* A fork while the collector is mid-round would give the child a torn
-	 * copy of its tables; wait for the round to end. */
-	C.fork_locked = atomic_load(&hc_collector_running);
+	 * copy of its tables; wait for the round to end (and keep one that
+	 * another thread resumes meanwhile from starting one). */
+	C.fork_locked = running || atomic_load(&C.paused);
 	if (C.fork_locked)
 		pthread_mutex_lock(&C.lock);
 }
@@ -1051,6 +1179,8 @@ void hc_collector_postfork_parent(void)
 {
 	if (C.fork_locked)
 		pthread_mutex_unlock(&C.lock);
+	if (atomic_load(&C.paused))
+		C.resume_at = hc_now() + RESUME_AFTER_NS;
 }
 
 void hc_collector_postfork_child(void)
@@ -1085,6 +1215,8 @@ void hc_collector_postfork_child(void)
 	atomic_store(&C.tid, 0);
 	atomic_store(&C.sleeping, 0);
 	atomic_store(&C.start_state, 0);
+	atomic_store(&C.paused, PAUSE_NO);
+	atomic_store(&C.pause_req, 0);
 	atomic_store(&hc_collector_running, 0);
 	for (struct hc_ring *r = atomic_load(&hc_rings); r; r = r->next) {
 		hc_ring_reset(r);

@@ -458,6 +458,9 @@ int hc_py_consider(const char *path, uint64_t map_start, uint64_t map_off, char 
 		   size_t cap) HC_HIDDEN;
 struct hc_py_info {
 	unsigned version;                 /* PY_VERSION_HEX */
+	unsigned interpreter;             /* the same for a CPython whose frames
+					   * are off (an unknown layout): 0 for
+					   * no CPython */
 	uint64_t eval_lo, eval_hi;        /* _PyEval_EvalFrameDefault */
 	const char *path;
 };
@@ -587,6 +590,11 @@ extern int hc_config_loaded HC_HIDDEN;
 /* Starts the collector and opens the trace; on failure tracing goes off with
  * one line on stderr. Idempotent. */
 void hc_collector_start(void) HC_HIDDEN;
+/* From a hook while tracing is HC_PENDING: starts the collector (a fork
+ * child's), or resumes one paused across a fork once its time has come. */
+void hc_collector_poke(void) HC_HIDDEN;
+/* Resumes a collector paused across a fork, now (exec, exit). */
+void hc_collector_unpause(void) HC_HIDDEN;
 /* Wakes the collector if it sleeps (a producer's ring is filling). */
 void hc_collector_kick(void) HC_HIDDEN;
 /* Asks the collector to drain every ring and flush the trace, and waits for

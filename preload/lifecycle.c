@@ -137,6 +137,8 @@ QUICK_EXIT(_Exit)
 
 static void before_exec(const char *path)
 {
+	if (owner())
+		hc_collector_unpause();
 	if (atomic_load_explicit(&hc_collector_running, memory_order_relaxed) && owner()) {
 		int e = errno;
 		hc_record_exec(path);

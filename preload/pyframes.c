@@ -34,6 +34,9 @@ static struct {
 	unsigned version_hex; /* PY_VERSION_HEX, 0 when only the minor is known */
 	char path[256];
 } py;
+/* The CPython found (PY_VERSION_HEX, or its minor << 16), its frames
+ * walked or not: the collector pauses across its forks. */
+static unsigned interpreter;
 _Atomic int hc_py_on;
 static _Atomic int py_stopped;  /* the interpreter finalizes: never again */
 _Atomic uint64_t hc_py_unknown_code; /* frames whose code got no id (table full) */
@@ -483,6 +486,7 @@ int hc_py_consider(const char *path, uint64_t map_start, uint64_t map_off, char 
 	} else if (iter_send) {
 		minor_hex = 0x30a; /* PyIter_Send came in 3.10, Py_Version in 3.11 */
 	}
+	interpreter = hex ? hex : minor_hex << 16;
 	const struct hc_pyoffsets *o = NULL;
 	for (size_t i = 0; i < sizeof(hc_pyoffsets_table) / sizeof(hc_pyoffsets_table[0]); i++)
 		if (hc_pyoffsets_table[i].version == minor_hex)
@@ -541,6 +545,7 @@ int hc_py_consider(const char *path, uint64_t map_start, uint64_t map_off, char 
 void hc_py_info(struct hc_py_info *out)
 {
 	out->version = py.version_hex ? py.version_hex : (py.o ? (unsigned)py.o->version << 16 : 0);
+	out->interpreter = interpreter;
 	out->eval_lo = py.eval_lo;
 	out->eval_hi = py.eval_hi;
 	out->path = py.path;

@@ -28,7 +28,7 @@ uint64_t hc_record_lost_no_ring(void)
 static inline void maybe_start(void)
 {
 	if (unlikely(atomic_load_explicit(&hc_tracing, memory_order_relaxed) == HC_PENDING))
-		hc_collector_start();
+		hc_collector_poke();
 }
 
 /* xorshift64*, seeded per thread; only used in sampled mode. */

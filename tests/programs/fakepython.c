@@ -5,10 +5,13 @@
  * go on. FAKE_VERSION (PY_VERSION_HEX) picks the case: 3.99 by default (no
  * layout known); 3.12.1 with a code object of the wrong size; 3.13.0 with
  * a damaged _Py_DebugOffsets cookie. Then allocates a known block.
+ * With "fork", forks first and prints its thread count just after, which a
+ * 3.12 or later must find to be 1 (the collector paused across the fork).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef FAKE_VERSION
@@ -53,8 +56,33 @@ EXPORT __attribute__((noinline)) void *_PyEval_EvalFrameDefault(size_t n)
 	return p;
 }
 
-int main(void)
+/* The process's thread count, as CPython 3.12 reads it after a fork. */
+static int threads(void)
 {
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	for (int field = 2; field < 20 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? atoi(p + 1) : -1;
+}
+
+/* usage: fakepython [fork]; with fork, forks (the child exits at once) and
+ * prints the parent's thread count just after, as 3.12's os.fork() does. */
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "fork")) {
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(0);
+		printf("threads %d\n", threads());
+		waitpid(pid, NULL, 0);
+	}
 	void *p = _PyEval_EvalFrameDefault(123457);
 	printf("%d\n", p != NULL);
 	usleep(100000); /* past a 10 ms promotion age: a BLOCK in the trace */
