@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "liveness.h"
 #include "cli.h"
 #include "report.h"
 
@@ -34,9 +35,16 @@ int hc_report_status(const struct hc_analysis *a, int rc)
 		hc_err("'%s': %s", a->path, s->message);
 		return HC_EXIT_USAGE;
 	} else if (!s->complete) {
-		hc_err("'%s': trace is incomplete: no END record after byte offset %llu (the "
-		       "process was killed or is still running); reporting what was read",
-		       a->path, (unsigned long long)s->bytes_read);
+		struct hc_liveness lv;
+		hc_liveness(s, &lv);
+		if (lv.running)
+			hc_err("'%s': the process (pid %llu) is still running: reporting the trace "
+			       "as written so far (last snapshot %.1f s ago)",
+			       a->path, (unsigned long long)s->header.pid, lv.snapshot_age_s);
+		else
+			hc_err("'%s': trace is incomplete: no END record after byte offset %llu (the "
+			       "process was killed or is still running); reporting what was read",
+			       a->path, (unsigned long long)s->bytes_read);
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "liveness.h"
 #include "json.h"
 #include "report.h"
 
@@ -35,6 +36,13 @@ static void trace_object(struct hc_json *j, struct hc_analysis *a)
 	}
 	hc_json_end(j);
 	hc_json_bool(j, "complete", s->complete);
+	struct hc_liveness lv;
+	hc_liveness(s, &lv);
+	hc_json_bool(j, "running", lv.running);
+	if (lv.running)
+		hc_json_num(j, "last_snapshot_age_s", lv.snapshot_age_s);
+	else
+		hc_json_null(j, "last_snapshot_age_s");
 	if (s->end_seen) {
 		const char *name = hc_end_reason_name(s->end_reason);
 		hc_json_str(j, "end_reason", name ? name : "unknown");

@@ -443,23 +443,91 @@ int hc_exit_like(int status)
 	return 1;
 }
 
-/* Waits for the command; with a duration (soak), asks it to stop when the
- * time is up (SIGTERM to its process group), and kills it after the grace. */
-static int wait_child(const struct hc_run_opts *o)
+/* --- the trace at its place while the command runs --------------------------
+ * The output path is a symbolic link, from the command's start, to the trace
+ * its process writes in the private directory (to the latest image's, as
+ * exec chains go on), so that `report OUT` reads the trace while it grows,
+ * and finds it after a SIGKILL of run and command alike. When the command
+ * ends, the trace itself replaces the link. */
+struct live_link {
+	char out[PATH_MAX];   /* the output path */
+	char dir[PATH_MAX];   /* the private directory's name, relative to out's */
+	char tmp[PATH_MAX];   /* the private directory */
+	char target[PATH_MAX];
+	pid_t pid;
+	int on;
+};
+
+/* The newest trace of the command's own pid: PID.hct, then PID.1.hct ... */
+static int newest_own(const struct live_link *l, char *name, size_t cap)
+{
+	int found = 0;
+	for (int n = 0; n < 1000; n++) {
+		char cand[64], path[PATH_MAX];
+		if (n)
+			snprintf(cand, sizeof(cand), "%d.%d.hct", (int)l->pid, n);
+		else
+			snprintf(cand, sizeof(cand), "%d.hct", (int)l->pid);
+		if (pathf(path, sizeof(path), "%s/%s", l->tmp, cand) || access(path, F_OK))
+			break;
+		if (pathf(name, cap, "%s/%s", l->dir, cand))
+			break;
+		found = 1;
+	}
+	return found;
+}
+
+static void link_update(struct live_link *l)
+{
+	char name[PATH_MAX], staged[PATH_MAX + 16];
+	if (!l->on || !newest_own(l, name, sizeof(name)) || !strcmp(name, l->target))
+		return;
+	/* a new link beside, renamed over: the path never goes missing */
+	if (pathf(staged, sizeof(staged), "%s.link%d", l->out, (int)getpid()))
+		return;
+	unlink(staged);
+	if (symlink(name, staged) || rename(staged, l->out)) {
+		unlink(staged);
+		l->on = 0;
+		return;
+	}
+	pathf(l->target, sizeof(l->target), "%s", name);
+}
+
+/* Nothing was placed (no trace written): a link to nothing goes. */
+static void link_drop(struct live_link *l)
+{
+	struct stat st;
+	char got[PATH_MAX];
+	if (!l->target[0] || lstat(l->out, &st) || !S_ISLNK(st.st_mode))
+		return;
+	ssize_t n = readlink(l->out, got, sizeof(got) - 1);
+	if (n > 0) {
+		got[n] = 0;
+		if (!strcmp(got, l->target))
+			unlink(l->out);
+	}
+}
+
+/* Waits for the command, keeping the link up to date; with a duration
+ * (soak), asks it to stop when the time is up (SIGTERM to its process
+ * group), and kills it after the grace. */
+static int wait_child(const struct hc_run_opts *o, struct live_link *l)
 {
 	int status = 0;
-	if (o->duration_s <= 0) {
-		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-			;
-		return status;
-	}
 	struct timespec start, now, nap = {0, 20000000};
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	int stage = 0;
+	int stage = 0, ticks = 0;
 	for (;;) {
 		pid_t r = waitpid(child, &status, WNOHANG);
 		if (r == child || (r < 0 && errno != EINTR))
 			return status;
+		if (ticks++ % 10 == 0) /* every 200 ms */
+			link_update(l);
+		if (o->duration_s <= 0) {
+			nanosleep(&nap, NULL);
+			continue;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double t = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
 		if (stage == 0 && t >= o->duration_s) {
@@ -531,7 +599,16 @@ int hc_run(struct hc_run_opts *o, char **cmd)
 		setpgid(child, child); /* whichever of the two runs first */
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &fwd, NULL);
-	o->status = wait_child(o);
+	struct live_link link = {.pid = child};
+	if (tracing) {
+		const char *slash = strrchr(tmp, '/');
+		link.on = !(o->out ? pathf(link.out, sizeof(link.out), "%s", o->out)
+				   : pathf(link.out, sizeof(link.out), "%s/heapcreep.%d.hct", out_dir,
+					   (int)child)) &&
+			  !pathf(link.dir, sizeof(link.dir), "%s", slash ? slash + 1 : tmp) &&
+			  !pathf(link.tmp, sizeof(link.tmp), "%s", tmp);
+	}
+	o->status = wait_child(o, &link);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		signal(forwarded[i], SIG_DFL);
 	sigaction(SIGINT, &old_int, NULL);
@@ -539,6 +616,8 @@ int hc_run(struct hc_run_opts *o, char **cmd)
 
 	if (tracing) {
 		place_traces(tmp, o->out, out_dir, child, o->quiet, o->trace, sizeof(o->trace));
+		if (!o->trace[0])
+			link_drop(&link);
 		/* Whatever could not be moved stays; an empty directory goes. */
 		rmdir(tmp);
 		/* Symbols now, on the machine that has the binaries: the trace
