@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "liveness.h"
@@ -17,7 +18,7 @@
 
 static const char usage_line[] =
 	"usage: " HC_PROG " report [-f text|json|html|folded|pprof] [--value retained|growth]"
-	" [--native] [-o OUT] " HC_ANALYSIS_USAGE " TRACE";
+	" [--native] [-o OUT] [--follow] " HC_ANALYSIS_USAGE " TRACE";
 
 static int usage_error(void)
 {
@@ -49,10 +50,52 @@ int hc_report_status(const struct hc_analysis *a, int rc)
 	return 0;
 }
 
+/* --follow: the text report of a trace being written, drawn again each
+ * snapshot interval (on a terminal, over the last one) until its process
+ * ends; then the final report and its status. */
+static int follow(const char *path, const struct hc_detect_opts *opts, int native)
+{
+	int tty = isatty(1);
+	const char *no_color = getenv("NO_COLOR");
+	int color = tty && !(no_color && *no_color);
+	for (int round = 0;; round++) {
+		struct hc_analysis an;
+		int rc = hc_analysis_open(&an, path, opts);
+		if (!an.built) {
+			hc_err("'%s': %s", path, an.model.sum.message[0] ? an.model.sum.message
+									 : strerror(-rc));
+			hc_analysis_close(&an);
+			return HC_EXIT_USAGE;
+		}
+		an.show_inner = native;
+		if (tty)
+			fputs("\033[H\033[2J", stdout); /* home, clear */
+		else if (round)
+			fputs("\f\n", stdout);
+		hc_report_text(stdout, &an, color);
+		fflush(stdout);
+		struct hc_liveness lv;
+		hc_liveness(&an.model.sum, &lv);
+		uint64_t interval = an.model.sum.have_header ? an.model.sum.header.interval_ns : 0;
+		if (interval < 200000000u)
+			interval = 200000000u;
+		if (interval > 10000000000u)
+			interval = 10000000000u;
+		if (!lv.running) {
+			int status = hc_report_status(&an, rc);
+			hc_analysis_close(&an);
+			return status;
+		}
+		hc_analysis_close(&an);
+		struct timespec nap = {(time_t)(interval / 1000000000u), (long)(interval % 1000000000u)};
+		nanosleep(&nap, NULL);
+	}
+}
+
 int hc_cmd_report(int argc, char **argv)
 {
 	const char *format = "text", *out_path = NULL, *path = NULL, *value = NULL;
-	int native = 0;
+	int native = 0, following = 0;
 	struct hc_detect_opts opts;
 	hc_detect_defaults(&opts);
 	for (int i = 1; i < argc; i++) {
@@ -70,6 +113,10 @@ int hc_cmd_report(int argc, char **argv)
 		}
 		if (!strcmp(a, "--native")) { /* the native frames inside Python ones */
 			native = 1;
+			continue;
+		}
+		if (!strcmp(a, "--follow")) {
+			following = 1;
 			continue;
 		}
 		if (!strcmp(a, "-f") || !strcmp(a, "--format") || !strcmp(a, "-o") ||
@@ -100,6 +147,12 @@ int hc_cmd_report(int argc, char **argv)
 		hc_err("report: unknown format '%s' (text, json, html, folded, pprof)", format);
 		return HC_EXIT_USAGE;
 	}
+	if (following && (strcmp(format, "text") || out_path)) {
+		hc_err("report: --follow draws the text report on standard output");
+		return usage_error();
+	}
+	if (following)
+		return follow(path, &opts, native);
 	int growth = value && !strcmp(value, "growth");
 	if (value && ((!growth && strcmp(value, "retained")) || !folded)) {
 		hc_err(folded ? "report: unknown --value '%s' (retained, growth)"

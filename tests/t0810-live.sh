@@ -46,6 +46,27 @@ is "$(jget after.json '.trace | "\(.complete) \(.running) \(.last_snapshot_age_s
 	"cut short, not running"
 is "$(ls -a | grep -c '^\.heapcreep-run\.')" 0 "run's directory is gone"
 
+# report --follow in a terminal (script gives it one): the report drawn
+# again each interval over the last, until the process ends.
+"$HC" run -q -o fol.hct -- "$PROG/dieyoung" wait >out3 &
+run=$!
+wait_for fol.hct
+sleep 0.3
+cmd=$(pgrep -P $run)
+(sleep 2.5; kill -KILL "$cmd") &
+script -qfec "\"$HC\" report --follow fol.hct" /dev/null >follow.out 2>&1
+is "$?" 0 "report --follow ends when the process does, exit 0"
+wait $run
+draws=$(grep -o "$(printf '\033\\[H\033\\[2J')" follow.out | wc -l)
+ok "$([ "$draws" -ge 3 ]; echo $?)" "--follow drew the report $draws times (the interval is 1 s)"
+grep -c "running (pid $cmd): last snapshot" follow.out >running.n
+ok "$([ "$(cat running.n)" -ge 2 ]; echo $?)" "$(cat running.n) of them say it is running"
+tail -n +1 follow.out | tr -d '\r' | awk '/\033\[H\033\[2J/ { last = "" } { last = last $0 "\n" } END { printf "%s", last }' >last.screen
+grep -q "incomplete: no END record" last.screen
+ok $? "the last draw: the trace cut short (the process was killed)"
+"$HC" report --follow -f json fol.hct >/dev/null 2>&1
+is "$?" 2 "--follow is for the text report"
+
 # SIGKILL of run and command together (a container stopped, a unit's
 # control group killed): the link stays, and leads to the trace.
 setsid "$HC" run -q -o grp.hct -- "$PROG/dieyoung" wait >out2 &
