@@ -522,8 +522,9 @@ static int wait_child(const struct hc_run_opts *o, struct live_link *l)
 		pid_t r = waitpid(child, &status, WNOHANG);
 		if (r == child || (r < 0 && errno != EINTR))
 			return status;
-		if (ticks++ % 10 == 0) /* every 200 ms */
+		if (!l->target[0] || ticks % 10 == 0) /* every 20 ms until there, then 200 */
 			link_update(l);
+		ticks++;
 		if (o->duration_s <= 0) {
 			nanosleep(&nap, NULL);
 			continue;
