@@ -191,6 +191,8 @@ static const char golden_complete[] =
 	"    \"exe\": \"/opt/svc\\n\",\n"
 	"    \"cmdline\": [\"svc\", \"-q\", \"\\ufffd\"],\n"
 	"    \"complete\": true,\n"
+	"    \"running\": false,\n"
+	"    \"last_snapshot_age_s\": null,\n"
 	"    \"end_reason\": \"stopped\",\n"
 	"    \"end_signal\": null,\n"
 	"    \"duration_s\": 1.900000001,\n"
