@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "grow.h"
 #include "hash.h"
 #include "hugemem.h"
 #include "progress.h"
@@ -19,21 +20,6 @@
 
 /* --- small growable arrays and maps --------------------------------------- */
 
-static int grow(void **p, size_t *cap, size_t elem, size_t need)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 64;
-	while (n < need)
-		n *= 2;
-	void *q = realloc(*p, n * elem);
-	if (!q)
-		return -ENOMEM;
-	memset((char *)q + *cap * elem, 0, (n - *cap) * elem);
-	*p = q;
-	*cap = n;
-	return 0;
-}
 
 /* Promoted blocks live during pass 3, by block id. */
 struct block {
@@ -290,7 +276,7 @@ static int note_chunk(struct hc_model *m, const struct hc_rec *rec)
 		return 0; /* not noted: read in every pass */
 	size_t i = (size_t)rec->chunk_index;
 	if (i >= m->nchunk_flags) {
-		if (grow((void **)&m->chunk_flags, &m->chunk_flags_cap, 1, i + 1))
+		if (hc_grow((void **)&m->chunk_flags, &m->chunk_flags_cap, 1, i + 1))
 			return -ENOMEM;
 		m->nchunk_flags = i + 1;
 	}
@@ -358,7 +344,7 @@ static int pass1(struct hc_model *m, const struct hc_rec *rec, void *ctx)
 		struct hc_snapshot_rec s;
 		if (hc_decode_snapshot(rec, &s))
 			return -EBADMSG;
-		if (grow((void **)&m->snaps, cap, sizeof(*m->snaps), m->nsnaps + 1))
+		if (hc_grow((void **)&m->snaps, cap, sizeof(*m->snaps), m->nsnaps + 1))
 			return -ENOMEM;
 		m->snaps[m->nsnaps++] = (struct hc_snap){
 			(double)s.ts / 1e9, (double)s.rss_bytes, (double)s.heap_live_bytes,
@@ -442,7 +428,7 @@ static struct hc_site *site_at(struct hc_model *m, uint64_t id, size_t *cap)
 {
 	if (id > (1u << 30))
 		return NULL;
-	if (grow((void **)&m->sites, cap, sizeof(*m->sites), id + 1))
+	if (hc_grow((void **)&m->sites, cap, sizeof(*m->sites), id + 1))
 		return NULL;
 	if (m->nsites < id + 1)
 		m->nsites = id + 1;
@@ -695,7 +681,7 @@ static int build_nodes(struct hc_model *m)
 					    m->nodes[index[j]].parent != parent))
 				j = (j + 1) & (icap - 1);
 			if (!index[j]) {
-				if (grow((void **)&m->nodes, &ncap, sizeof(*m->nodes), m->nnodes + 1)) {
+				if (hc_grow((void **)&m->nodes, &ncap, sizeof(*m->nodes), m->nnodes + 1)) {
 					rc = -ENOMEM;
 					break;
 				}
@@ -950,7 +936,7 @@ static int schedule(struct hc_model *m, struct pass3 *p, const struct block *b, 
 	if (k >= p->ns)
 		return 0;
 	struct aging_bucket *ab = &p->aging[k];
-	if (grow((void **)&ab->ids, &ab->cap, sizeof(*ab->ids), ab->len + 1))
+	if (hc_grow((void **)&ab->ids, &ab->cap, sizeof(*ab->ids), ab->len + 1))
 		return -ENOMEM;
 	ab->ids[ab->len++] = b->id;
 	return 0;

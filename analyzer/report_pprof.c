@@ -22,6 +22,7 @@
 
 #include "decode.h"
 #include "escape.h"
+#include "grow.h"
 #include "hash.h"
 #include "protobuf.h"
 #include "reader.h"
@@ -109,23 +110,15 @@ struct pprof {
 	struct slots func_slots;
 };
 
+/* hc_grow, keeping the first error for the whole report. */
 static int grow(struct pprof *p, void **v, size_t *cap, size_t elem, size_t need)
 {
 	if (p->err)
 		return -1;
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap * 2 : 64;
-	while (n < need)
-		n *= 2;
-	void *q = realloc(*v, n * elem);
-	if (!q) {
-		p->err = -ENOMEM;
-		return -1;
-	}
-	*v = q;
-	*cap = n;
-	return 0;
+	int rc = hc_grow(v, cap, elem, need);
+	if (rc)
+		p->err = rc;
+	return rc ? -1 : 0;
 }
 
 /* Makes room for one more entry in s: rehashes with key(i) when half full. */

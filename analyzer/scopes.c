@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "grow.h"
+
 struct scope {
 	Dwarf_Die die;
 	int32_t parent; /* index of the enclosing scope, -1: none */
@@ -25,20 +27,6 @@ struct hc_scopes {
 	int failed;
 };
 
-static int grow(void **p, size_t *cap, size_t esize, size_t need)
-{
-	if (need <= *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	void *q = realloc(*p, ncap * esize);
-	if (!q)
-		return -1;
-	*p = q;
-	*cap = ncap;
-	return 0;
-}
 
 static void walk(struct hc_scopes *s, Dwarf_Die *die, int32_t parent, int depth)
 {
@@ -55,7 +43,7 @@ static void walk(struct hc_scopes *s, Dwarf_Die *die, int32_t parent, int depth)
 				if (lo >= hi)
 					continue;
 				if (inner == parent) {
-					if (grow((void **)&s->scopes, &s->cap_scopes, sizeof(*s->scopes),
+					if (hc_grow((void **)&s->scopes, &s->cap_scopes, sizeof(*s->scopes),
 						 s->nscopes + 1)) {
 						s->failed = 1;
 						return;
@@ -63,7 +51,7 @@ static void walk(struct hc_scopes *s, Dwarf_Die *die, int32_t parent, int depth)
 					s->scopes[s->nscopes] = (struct scope){child, parent};
 					inner = (int32_t)s->nscopes++;
 				}
-				if (grow((void **)&s->ranges, &s->cap_ranges, sizeof(*s->ranges),
+				if (hc_grow((void **)&s->ranges, &s->cap_ranges, sizeof(*s->ranges),
 					 s->nranges + 1)) {
 					s->failed = 1;
 					return;
