@@ -999,8 +999,7 @@ static void resume(int now_or_never)
 
 void hc_collector_unpause(void)
 {
-	if (atomic_load_explicit(&C.paused, memory_order_relaxed))
-		resume(1);
+	resume(1);
 }
 
 void hc_collector_poke(void)
@@ -1106,27 +1105,6 @@ int hc_collector_fatal(int sig, uint64_t timeout_ns)
 	return hc_collector_flush(1, timeout_ns);
 }
 
-/* The process's thread count, from /proc/self/stat (its 20th field); -1
- * when it cannot be read. No stdio: this runs in fork's prepare handler. */
-static int thread_count(void)
-{
-	char buf[1024];
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	char *p = strrchr(buf, ')'); /* the command may hold spaces and ')' */
-	if (!p)
-		return -1;
-	for (int field = 2; field < 20 && p; field++)
-		p = strchr(p + 1, ' ');
-	return p ? atoi(p + 1) : -1;
-}
-
 /* Python 3.12 and later print a DeprecationWarning (shown by default for
  * a call from __main__) when os.fork() finds the process multi-threaded,
  * which they read from /proc/self/stat in the parent just after the fork:
@@ -1150,7 +1128,7 @@ void hc_collector_prefork(void)
 	int running = atomic_load(&hc_collector_running);
 	if (running && pause_for_fork() && atomic_load(&C.tid) != (pid_t)syscall(SYS_gettid) &&
 	    atomic_exchange(&C.joinable, 0)) {
-		int before = thread_count();
+		int before = hc_proc_threads();
 		atomic_store(&C.pause_req, 1);
 		atomic_fetch_add(&C.wake, 1);
 		futex(&C.wake, FUTEX_WAKE_PRIVATE, 1, NULL);
@@ -1164,7 +1142,7 @@ void hc_collector_prefork(void)
 		/* joined: its stack is free; the kernel drops it from the
 		 * count a moment later */
 		uint64_t until = hc_now() + 5000000u;
-		while (before > 0 && thread_count() >= before && hc_now() < until)
+		while (before > 0 && hc_proc_threads() >= before && hc_now() < until)
 			sched_yield();
 	}
 	/* A fork while the collector is mid-round would give the child a torn

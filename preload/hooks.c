@@ -103,9 +103,9 @@ __attribute__((noinline)) static void *traced_malloc(size_t size, const struct h
 }
 
 /* The untraced calls made for the shim itself (t->own) go to its own heap. */
-__attribute__((noinline)) static void *own_malloc(size_t size, size_t align)
+__attribute__((noinline)) static void *own_malloc(size_t size)
 {
-	void *p = hc_own_alloc(size, align);
+	void *p = hc_own_alloc(size, 16);
 	return p ? p : hc_real.malloc(size);
 }
 
@@ -116,7 +116,7 @@ EXPORT void *malloc(size_t size)
 	if (unlikely(!ready()))
 		return hc_own_alloc(size, 16);
 	if (!traced(&hc_tls))
-		return unlikely(hc_tls.own) ? own_malloc(size, 16) : hc_real.malloc(size);
+		return unlikely(hc_tls.own) ? own_malloc(size) : hc_real.malloc(size);
 	if (!hc_sample_want(size))
 		return hc_real.malloc(size);
 	return traced_malloc(size, HC_CALLER());
@@ -164,13 +164,15 @@ EXPORT void *calloc(size_t n, size_t size)
 	}
 	struct hc_tls *t = &hc_tls;
 	size_t bytes;
-	if (unlikely(t->own) && !__builtin_mul_overflow(n, size, &bytes)) {
-		void *p = hc_own_calloc(bytes);
-		if (p)
-			return p;
-	}
-	if (!traced(t) || __builtin_mul_overflow(n, size, &bytes) || !hc_sample_want(bytes))
+	if (!traced(t) || __builtin_mul_overflow(n, size, &bytes) || !hc_sample_want(bytes)) {
+		/* t->own holds the guard: never traced */
+		if (unlikely(t->own) && !__builtin_mul_overflow(n, size, &bytes)) {
+			void *p = hc_own_calloc(bytes);
+			if (p)
+				return p;
+		}
 		return hc_real.calloc(n, size);
+	}
 	t->guard++;
 	void *p = hc_real.calloc(n, size);
 	if (p) {

@@ -173,12 +173,18 @@ static int collect_one(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-static void snapshot(struct objects *o)
+/* Room for the objects loaded now and a few that may come meanwhile. */
+static size_t objects_room(void)
 {
 	size_t n = 0;
 	dl_iterate_phdr(count_one, &n);
+	return n + 16;
+}
+
+static void snapshot(struct objects *o)
+{
 	o->n = 0;
-	o->cap = n + 16;
+	o->cap = objects_room();
 	o->phdr = hc_map(o->cap * sizeof(*o->phdr));
 	if (!o->phdr)
 		o->cap = 0;
@@ -346,10 +352,7 @@ static void point(const struct target *t, struct binding *b)
 static void point_new_objects(void *handle, const struct objects *before)
 {
 	know_defs();
-	struct news nw = {.before = before, .cap = 64};
-	size_t n = 0;
-	dl_iterate_phdr(count_one, &n);
-	nw.cap = n + 16;
+	struct news nw = {.before = before, .cap = objects_room()};
 	nw.t = hc_map(nw.cap * sizeof(*nw.t));
 	if (!nw.t)
 		return;

@@ -616,6 +616,8 @@ void hc_collector_postfork_child(void) HC_HIDDEN;
 /* --- procinfo.c: facts about the process, read by the collector --------- */
 
 uint64_t hc_proc_rss(void) HC_HIDDEN;
+/* The process's thread count (/proc/self/stat's 20th field); -1 unknown. */
+int hc_proc_threads(void) HC_HIDDEN;
 uint64_t hc_proc_cgroup_limit(void) HC_HIDDEN;
 /* Reads a whole small /proc file into buf; returns bytes or -1. */
 ssize_t hc_proc_read(const char *path, char *buf, size_t cap) HC_HIDDEN;

@@ -137,9 +137,10 @@ QUICK_EXIT(_Exit)
 
 static void before_exec(const char *path)
 {
-	if (owner())
-		hc_collector_unpause();
-	if (atomic_load_explicit(&hc_collector_running, memory_order_relaxed) && owner()) {
+	if (!owner())
+		return; /* a vfork child: the trace is the parent's */
+	hc_collector_unpause();
+	if (atomic_load_explicit(&hc_collector_running, memory_order_relaxed)) {
 		int e = errno;
 		hc_record_exec(path);
 		errno = e;

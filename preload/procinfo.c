@@ -1,7 +1,8 @@
 /* Facts about the traced process that the collector writes into the trace:
- * resident set size, the cgroup memory limit, build-ids of ELF files. Read
- * with plain open/read (no stdio, no malloc), only from the collector thread,
- * never under a lock the program might hold (so no dl_iterate_phdr).
+ * resident set size, the cgroup memory limit, build-ids of ELF files; and
+ * its thread count, for a pause across fork. Read with plain open/read (no
+ * stdio, no malloc), never under a lock the program might hold (so no
+ * dl_iterate_phdr).
  */
 #include <elf.h>
 #include <fcntl.h>
@@ -41,6 +42,17 @@ uint64_t hc_proc_rss(void)
 	strtoull(p, &p, 10); /* size */
 	uint64_t resident = strtoull(p, NULL, 10);
 	return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+int hc_proc_threads(void)
+{
+	char buf[1024];
+	if (hc_proc_read("/proc/self/stat", buf, sizeof(buf)) <= 0)
+		return -1;
+	char *p = strrchr(buf, ')'); /* the command may hold spaces and ')' */
+	for (int field = 2; field < 20 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? atoi(p + 1) : -1;
 }
 
 /* "max" or a number of bytes; 0 for none or unreadable. */
