@@ -40,6 +40,17 @@ int hc_analysis_open(struct hc_analysis *a, const char *path, const struct hc_de
 	return d ? d : rc;
 }
 
+int hc_analysis_load(struct hc_analysis *a, const char *path, const struct hc_detect_opts *o)
+{
+	int rc = hc_analysis_open(a, path, o);
+	if (!a->built) {
+		hc_err("'%s': %s", path, a->model.sum.message[0] ? a->model.sum.message
+								 : strerror(-rc));
+		hc_analysis_close(a);
+	}
+	return rc;
+}
+
 void hc_analysis_close(struct hc_analysis *a)
 {
 	hc_detect_release(&a->det);

@@ -24,6 +24,10 @@ struct hc_analysis {
  * (complete or truncated: see a->model.sum), -errno otherwise; the
  * summary's message says why. */
 int hc_analysis_open(struct hc_analysis *a, const char *path, const struct hc_detect_opts *o);
+/* hc_analysis_open for a command: when nothing could be built, says why on
+ * stderr (naming path) and closes a, whose built is then 0. Returns
+ * hc_analysis_open's status. */
+int hc_analysis_load(struct hc_analysis *a, const char *path, const struct hc_detect_opts *o);
 void hc_analysis_close(struct hc_analysis *a);
 
 /* Takes one of the shared options: returns 2 when name takes the value

@@ -650,13 +650,9 @@ static void diff_json(FILE *f, const struct hc_diff *d, struct hc_analysis *base
 
 int hc_diff_open(struct hc_analysis *a, const char *path, const struct hc_detect_opts *o)
 {
-	int rc = hc_analysis_open(a, path, o);
-	if (!a->built) {
-		hc_err("'%s': %s", path, a->model.sum.message[0] ? a->model.sum.message
-								 : strerror(-rc));
-		hc_analysis_close(a);
+	int rc = hc_analysis_load(a, path, o);
+	if (!a->built)
 		return HC_EXIT_USAGE;
-	}
 	if (hc_report_status(a, rc)) {
 		hc_analysis_close(a);
 		return HC_EXIT_USAGE;

@@ -50,22 +50,6 @@ int hc_report_status(const struct hc_analysis *a, int rc)
 	return 0;
 }
 
-/* Analyses path; when it cannot be read at all, says why (an.built is then
- * 0 and nothing is left to close). Returns hc_analysis_open's status. */
-static int open_analysis(struct hc_analysis *an, const char *path,
-			 const struct hc_detect_opts *opts, int native)
-{
-	int rc = hc_analysis_open(an, path, opts);
-	if (!an->built) {
-		hc_err("'%s': %s", path, an->model.sum.message[0] ? an->model.sum.message
-								  : strerror(-rc));
-		hc_analysis_close(an);
-		return rc;
-	}
-	an->show_inner = native;
-	return rc;
-}
-
 /* --follow: the text report of a trace being written, drawn again each
  * snapshot interval (on a terminal, over the last one) until its process
  * ends; then the final report and its status. */
@@ -76,9 +60,10 @@ static int follow(const char *path, const struct hc_detect_opts *opts, int nativ
 	int color = tty && !(no_color && *no_color);
 	for (int round = 0;; round++) {
 		struct hc_analysis an;
-		int rc = open_analysis(&an, path, opts, native);
+		int rc = hc_analysis_load(&an, path, opts);
 		if (!an.built)
 			return HC_EXIT_USAGE;
+		an.show_inner = native;
 		if (tty)
 			fputs("\033[H\033[2J", stdout); /* home, clear */
 		else if (round)
@@ -177,9 +162,10 @@ int hc_cmd_report(int argc, char **argv)
 	}
 
 	struct hc_analysis an;
-	int rc = open_analysis(&an, path, &opts, native);
+	int rc = hc_analysis_load(&an, path, &opts);
 	if (!an.built)
 		return HC_EXIT_USAGE;
+	an.show_inner = native;
 	FILE *out = stdout;
 	if (out_path) {
 		out = fopen(out_path, "w");

@@ -59,12 +59,9 @@ int hc_cmd_stacks(int argc, char **argv)
 	struct hc_detect_opts opts;
 	hc_detect_defaults(&opts);
 	struct hc_analysis an;
-	rc = hc_analysis_open(&an, path, &opts);
-	if (!an.built) {
-		hc_err("'%s': %s", path, an.model.sum.message[0] ? an.model.sum.message : strerror(-rc));
-		hc_analysis_close(&an);
+	rc = hc_analysis_load(&an, path, &opts);
+	if (!an.built)
 		return HC_EXIT_USAGE;
-	}
 	int status = hc_report_status(&an, rc);
 	const struct hc_model *m = &an.model;
 	struct blocks_of *per = calloc(m->nsites ? m->nsites : 1, sizeof(*per));
