@@ -494,12 +494,15 @@ static void link_update(struct live_link *l)
 	pathf(l->target, sizeof(l->target), "%s", name);
 }
 
-/* Nothing was placed (no trace written): a link to nothing goes. */
+/* After the traces were placed: the link, if the main trace did not take
+ * its place, goes when it leads nowhere (no trace was written, or the main
+ * one was another process's and has another name); one to a trace that
+ * could not be moved stays. */
 static void link_drop(struct live_link *l)
 {
 	struct stat st;
 	char got[PATH_MAX];
-	if (!l->target[0] || lstat(l->out, &st) || !S_ISLNK(st.st_mode))
+	if (!l->target[0] || lstat(l->out, &st) || !S_ISLNK(st.st_mode) || !stat(l->out, &st))
 		return;
 	ssize_t n = readlink(l->out, got, sizeof(got) - 1);
 	if (n > 0) {
@@ -617,8 +620,7 @@ int hc_run(struct hc_run_opts *o, char **cmd)
 
 	if (tracing) {
 		place_traces(tmp, o->out, out_dir, child, o->quiet, o->trace, sizeof(o->trace));
-		if (!o->trace[0])
-			link_drop(&link);
+		link_drop(&link);
 		/* Whatever could not be moved stays; an empty directory goes. */
 		rmdir(tmp);
 		/* Symbols now, on the machine that has the binaries: the trace

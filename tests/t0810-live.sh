@@ -67,6 +67,12 @@ ok $? "the last draw: the trace cut short (the process was killed)"
 "$HC" report --follow -f json fol.hct >/dev/null 2>&1
 is "$?" 2 "--follow is for the text report"
 
+# Without -o, when a wrapper's child did the work, the trace is named after
+# that child: the link named after the wrapper's pid does not stay behind.
+mkdir wrap && (cd wrap && "$HC" run -q -- sh -c "\"$PROG/allocs\" 2000; true")
+is "$(cd wrap && find . -maxdepth 1 -name 'heapcreep.*.hct' -type l | wc -l) $(cd wrap && ls heapcreep.*.hct | wc -l)" "0 1" \
+	"a wrapper's run: one trace, no link left"
+
 # SIGKILL of run and command together (a container stopped, a unit's
 # control group killed): the link stays, and leads to the trace.
 setsid "$HC" run -q -o grp.hct -- "$PROG/dieyoung" wait >out2 &
