@@ -279,7 +279,7 @@ clean:
 FUZZ_DIR := build-fuzz
 FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_SRC := $(addprefix analyzer/,reader.c decode.c summary.c analysis.c model.c grow.c hugemem.c progress.c escape.c detect.c stats.c symbols.c scopes.c format.c pycode.c pylines.c)
+FUZZ_SRC := $(addprefix analyzer/,reader.c decode.c summary.c analysis.c model.c grow.c liveness.c hugemem.c progress.c escape.c detect.c stats.c symbols.c scopes.c format.c pycode.c pylines.c)
 FUZZ_OBJ := $(FUZZ_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 
 .PHONY: fuzz

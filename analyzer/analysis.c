@@ -35,6 +35,7 @@ int hc_analysis_open(struct hc_analysis *a, const char *path, const struct hc_de
 	if (a->model.sum.status == HC_READ_BAD_FILE || rc == -ENOMEM)
 		return rc ? rc : -EIO;
 	a->built = 1;
+	hc_liveness(&a->model.sum, &a->live);
 	hc_symbols_set_python(a->sym, &a->model.py);
 	int d = hc_detect_run(&a->model, &a->opts, &a->det);
 	return d ? d : rc;

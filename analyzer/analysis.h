@@ -6,6 +6,7 @@
 #ifndef HC_ANALYSIS_H
 #define HC_ANALYSIS_H
 
+#include "liveness.h"
 #include "detect.h"
 #include "model.h"
 #include "symbols.h"
@@ -17,6 +18,7 @@ struct hc_analysis {
 	struct hc_detect_opts opts;
 	struct hc_symbols *sym;
 	int built;            /* the model could be built: figures mean something */
+	struct hc_liveness live; /* whether its process runs on, as it was read */
 	int show_inner;       /* list the native frames inside Python ones (--native) */
 };
 

@@ -5,7 +5,6 @@
  * their length); a key is hashed, never kept as text. It never writes to a
  * trace, and never matches by address: ASLR would make every site new.
  */
-#include "liveness.h"
 #include "diff.h"
 
 #include <errno.h>
@@ -564,9 +563,7 @@ static void json_run(struct hc_json *j, const char *key, struct hc_analysis *a)
 	else
 		hc_json_null(j, "reason");
 	hc_json_bool(j, "complete", s->complete);
-	struct hc_liveness lv;
-	hc_liveness(s, &lv);
-	hc_json_bool(j, "running", lv.running);
+	hc_json_bool(j, "running", a->live.running);
 	hc_json_ns_as_s(j, "duration_s", s->have_ts ? s->last_ts : 0);
 	hc_json_num(j, "analysis_end_s", a->model.end_s);
 	hc_json_u64(j, "findings", a->det.nfindings);

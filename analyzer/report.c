@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "liveness.h"
 #include "cli.h"
 #include "report.h"
 
@@ -36,12 +35,10 @@ int hc_report_status(const struct hc_analysis *a, int rc)
 		hc_err("'%s': %s", a->path, s->message);
 		return HC_EXIT_USAGE;
 	} else if (!s->complete) {
-		struct hc_liveness lv;
-		hc_liveness(s, &lv);
-		if (lv.running)
+		if (a->live.running)
 			hc_err("'%s': the process (pid %llu) is still running: reporting the trace "
 			       "as written so far (last snapshot %.1f s ago)",
-			       a->path, (unsigned long long)s->header.pid, lv.snapshot_age_s);
+			       a->path, (unsigned long long)s->header.pid, a->live.snapshot_age_s);
 		else
 			hc_err("'%s': trace is incomplete: no END record after byte offset %llu (the "
 			       "process was killed or is still running); reporting what was read",
@@ -70,14 +67,12 @@ static int follow(const char *path, const struct hc_detect_opts *opts, int nativ
 			fputs("\f\n", stdout);
 		hc_report_text(stdout, &an, color);
 		fflush(stdout);
-		struct hc_liveness lv;
-		hc_liveness(&an.model.sum, &lv);
 		uint64_t interval = an.model.sum.have_header ? an.model.sum.header.interval_ns : 0;
 		if (interval < 200000000u)
 			interval = 200000000u;
 		if (interval > 10000000000u)
 			interval = 10000000000u;
-		if (!lv.running) {
+		if (!an.live.running) {
 			int status = hc_report_status(&an, rc);
 			hc_analysis_close(&an);
 			return status;

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "liveness.h"
 #include "escape.h"
 #include "format.h"
 #include "report.h"
@@ -1407,7 +1406,6 @@ static void row(FILE *f, const char *key)
 
 static void totals_section(FILE *f, struct hc_analysis *a)
 {
-	struct hc_liveness lv;
 	const struct hc_model *m = &a->model;
 	const struct hc_summary *s = &m->sum;
 	const struct hc_snapshot_rec *l = &s->last;
@@ -1424,9 +1422,9 @@ static void totals_section(FILE *f, struct hc_analysis *a)
 	else if (s->status == HC_READ_CORRUPT) {
 		fputs("incomplete: ", f);
 		esc(f, s->message);
-	} else if (hc_liveness(s, &lv), lv.running)
+	} else if (a->live.running)
 		fprintf(f, "running (pid %llu): last snapshot %.1f s ago",
-			(unsigned long long)s->header.pid, lv.snapshot_age_s);
+			(unsigned long long)s->header.pid, a->live.snapshot_age_s);
 	else
 		fputs("incomplete: no END record (killed, or still running)", f);
 	fputs("</td></tr>\n", f);

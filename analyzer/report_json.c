@@ -6,7 +6,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "liveness.h"
 #include "json.h"
 #include "report.h"
 
@@ -36,11 +35,9 @@ static void trace_object(struct hc_json *j, struct hc_analysis *a)
 	}
 	hc_json_end(j);
 	hc_json_bool(j, "complete", s->complete);
-	struct hc_liveness lv;
-	hc_liveness(s, &lv);
-	hc_json_bool(j, "running", lv.running);
-	if (lv.running)
-		hc_json_num(j, "last_snapshot_age_s", lv.snapshot_age_s);
+	hc_json_bool(j, "running", a->live.running);
+	if (a->live.running)
+		hc_json_num(j, "last_snapshot_age_s", a->live.snapshot_age_s);
 	else
 		hc_json_null(j, "last_snapshot_age_s");
 	if (s->end_seen) {

@@ -7,7 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "liveness.h"
 #include "escape.h"
 #include "format.h"
 #include "report.h"
@@ -243,7 +242,6 @@ static void run_section(FILE *f, struct hc_analysis *a)
 	const struct hc_summary *s = &m->sum;
 	const struct hc_snapshot_rec *l = &s->last;
 	char b1[32], b2[32], b3[32];
-	struct hc_liveness lv;
 	fputs("Run\n", f);
 	if (s->have_header) {
 		fprintf(f, "  process       pid %llu (parent %llu): ",
@@ -269,9 +267,9 @@ static void run_section(FILE *f, struct hc_analysis *a)
 			(unsigned long long)s->stop_offset);
 	else if (s->status == HC_READ_CORRUPT)
 		fprintf(f, "incomplete: %s\n", s->message);
-	else if (hc_liveness(s, &lv), lv.running)
+	else if (a->live.running)
 		fprintf(f, "running (pid %llu): last snapshot %.1f s ago\n",
-			(unsigned long long)s->header.pid, lv.snapshot_age_s);
+			(unsigned long long)s->header.pid, a->live.snapshot_age_s);
 	else
 		fputs("incomplete: no END record (killed, or still running)\n", f);
 	if (m->teardown)
