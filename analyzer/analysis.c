@@ -8,8 +8,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
+#include "format.h"
 #include "heapcreep/trace.h"
 #include "heapcreep/units.h"
 
@@ -81,6 +83,32 @@ int hc_analysis_option(struct hc_detect_opts *o, const char *name, const char *v
 		return 2;
 	}
 	return 0;
+}
+
+int hc_analysis_window(const struct hc_analysis *a, char *buf, size_t cap)
+{
+	const struct hc_summary *s = &a->model.sum;
+	buf[0] = '\0';
+	if (!s->have_header || !(s->header.flags & HC_HDR_WINDOW))
+		return 0;
+	char when[64] = "", after[32], freed[32];
+	time_t t0 = (time_t)(s->header.start_realtime_ns / 1000000000u);
+	struct tm tm;
+	if (gmtime_r(&t0, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	size_t k = (size_t)snprintf(buf, cap, "window %llu of a dormant process, from %s",
+				    (unsigned long long)s->header.window, when);
+	uint64_t p0 = s->header.process_start_realtime_ns;
+	if (p0 && p0 <= s->header.start_realtime_ns && k < cap)
+		k += (size_t)snprintf(buf + k, cap - k, ", %s after the process started",
+				      hc_fmt_duration(after, sizeof(after),
+						      (double)(s->header.start_realtime_ns - p0) / 1e9));
+	if (k < cap)
+		snprintf(buf + k, cap - k,
+			 "; blocks allocated before it are unknown (%llu of them freed in it, %s)",
+			 (unsigned long long)s->last.unknown_frees,
+			 hc_fmt_bytes(freed, sizeof(freed), (double)s->last.unknown_free_bytes));
+	return 1;
 }
 
 int hc_analysis_python(const struct hc_analysis *a, char *buf, size_t cap)

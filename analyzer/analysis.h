@@ -44,6 +44,13 @@ int hc_analysis_option(struct hc_detect_opts *o, const char *name, const char *v
  * Returns 0 (buf empty) when the trace has no Python frames. */
 int hc_analysis_python(const struct hc_analysis *a, char *buf, size_t cap);
 
+/* One line on a trace that is a window of a dormant process's life
+ * (heapcreep on/off): which window, when it began, how long after the
+ * process started, and what is unknown (the blocks from before it, and how
+ * many of them were freed in it). Returns 0 (buf empty) for a trace that
+ * began with its process. */
+int hc_analysis_window(const struct hc_analysis *a, char *buf, size_t cap);
+
 /* Frames of a node for display, innermost first, inlined frames expanded:
  * calls fn for each, with the address it came from. Frames of the shim are
  * already gone. Stops after max lines. */

@@ -20,6 +20,8 @@ int hc_cmd_soak(int argc, char **argv);   /* soak.c */
 int hc_cmd_diff(int argc, char **argv);   /* diff.c */
 int hc_cmd_symbolize(int argc, char **argv); /* symbolize.c */
 int hc_cmd_stacks(int argc, char **argv);  /* stacks.c */
+int hc_cmd_on(int argc, char **argv);      /* window.c */
+int hc_cmd_off(int argc, char **argv);     /* window.c */
 
 /* The command line of a command that takes one trace and no options but
  * --help: 0 and *path set, 1 when help was printed (exit 0), -1 after a

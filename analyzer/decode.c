@@ -57,6 +57,9 @@ int hc_decode_header(const struct hc_rec *rec, struct hc_header_rec *h)
 	if (str(&c, &h->exe) || str(&c, &h->cmdline) || str(&c, &h->exe_build_id) ||
 	    str(&c, &h->config))
 		return -1;
+	h->process_start_realtime_ns = h->window = 0;
+	if (c.p != c.end && FIELDS(&c, &h->process_start_realtime_ns, &h->window))
+		return -1;
 	return 0;
 }
 
@@ -80,6 +83,9 @@ int hc_decode_snapshot(const struct hc_rec *rec, struct hc_snapshot_rec *s)
 	if (FIELDS(&c, &s->mapped_live_bytes))
 		return -1;
 	s->have_mapped = 1;
+	s->unknown_free_bytes = 0;
+	if (c.p != c.end && FIELDS(&c, &s->unknown_free_bytes))
+		return -1;
 	return 0; /* later fields: a newer writer's, ignored */
 }
 
@@ -252,6 +258,7 @@ const char *hc_end_reason_name(uint64_t reason)
 	case HC_END_EXEC: return "exec";
 	case HC_END_STOPPED: return "stopped";
 	case HC_END_SIGNAL: return "signal";
+	case HC_END_WINDOW: return "window";
 	}
 	return NULL;
 }
@@ -259,7 +266,9 @@ const char *hc_end_reason_name(uint64_t reason)
 const char *hc_end_text(uint64_t reason, uint64_t signal, char *buf, size_t cap)
 {
 	if (reason != HC_END_SIGNAL)
-		return reason == HC_END_EXEC ? "exec" : "exit";
+		return reason == HC_END_EXEC	 ? "exec"
+		       : reason == HC_END_WINDOW ? "the window's end"
+						 : "exit";
 	const char *abbrev = signal < 1024 ? sigabbrev_np((int)signal) : NULL;
 	if (abbrev)
 		snprintf(buf, cap, "SIG%s", abbrev);

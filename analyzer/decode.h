@@ -22,6 +22,8 @@ struct hc_header_rec {
 	uint64_t version, pid, ppid, exec_seq, start_realtime_ns, start_monotonic_ns;
 	uint64_t page_size, cgroup_limit_bytes, flags, sample_bytes, promotion_ns, interval_ns;
 	struct hc_str exe, cmdline, exe_build_id, config;
+	/* 0 in traces written before these fields */
+	uint64_t process_start_realtime_ns, window;
 };
 
 struct hc_snapshot_rec {
@@ -36,6 +38,7 @@ struct hc_snapshot_rec {
 	 * written before this field) */
 	uint64_t mapped_live_bytes;
 	int have_mapped;
+	uint64_t unknown_free_bytes; /* 0 in traces written before it */
 };
 
 struct hc_module_rec {

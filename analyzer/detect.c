@@ -410,6 +410,20 @@ static uint32_t displaced(const struct hc_model *m, uint32_t xi, size_t w0, doub
  * container's index), or a load in mid-run: no trend test can call so few
  * steps, and nothing should hide them either. Returns the window of the
  * largest step (0: none), the rise and the number of steps. */
+/* In a window of a process's life (heapcreep on), whether a site's growth
+ * could be displacement: no more bytes allocated in the window live at its
+ * end than the blocks from before it that were freed in it (or those
+ * blocks' sizes are unknown). Growth after the window's start can only
+ * overstate the true growth (the blocks from before it only shrink), so
+ * this is the one false LEAK to rule out. */
+static int displacement(const struct hc_model *m, const struct hc_node *x)
+{
+	const struct hc_snapshot_rec *l = &m->sum.last;
+	if (!m->sum.have_header || !(m->sum.header.flags & HC_HDR_WINDOW) || !l->unknown_frees)
+		return 0;
+	return !l->unknown_free_bytes || x->live_end <= (double)l->unknown_free_bytes;
+}
+
 static size_t steps(const struct hc_model *m, const struct hc_detect_opts *o, size_t w0,
 		    const struct hc_node *x, double *rise, int *nsteps)
 {
@@ -766,6 +780,28 @@ int hc_detect_run(struct hc_model *m, const struct hc_detect_opts *o, struct hc_
 				 "frames with do not grow together: its blocks take the place of "
 				 "theirs (a cache filled from one place and refilled from another)",
 				 c, m->nodes[up].depth);
+		} else if (x->verdict == HC_VERDICT_LEAK && displacement(m, x)) {
+			/* A window of a process's life: blocks from before it
+			 * that were freed in it may be what this site's new
+			 * blocks replace (a full cache turning over looks like
+			 * growth from zero when tracing starts mid-life). */
+			char u[32], g[32];
+			x->verdict = HC_VERDICT_INCONCLUSIVE;
+			if (m->sum.last.unknown_free_bytes)
+				snprintf(x->why, sizeof(x->why),
+					 "it holds %s allocated in the window and rises %s, but %s of "
+					 "blocks from before the window were freed in it: its blocks "
+					 "may take their place (a full cache turning over); a window "
+					 "longer than the turnover tells",
+					 hc_fmt_bytes(g, sizeof(g), x->live_end), a,
+					 hc_fmt_bytes(u, sizeof(u),
+						      (double)m->sum.last.unknown_free_bytes));
+			else
+				snprintf(x->why, sizeof(x->why),
+					 "it rises %s in the window, but %llu blocks from before the "
+					 "window were freed in it, of sizes the allocator could not "
+					 "tell: its blocks may take their place", a,
+					 (unsigned long long)m->sum.last.unknown_frees);
 		} else if (x->verdict == HC_VERDICT_NONE) {
 			if (x->live_grows)
 				snprintf(x->why, sizeof(x->why),

@@ -21,6 +21,8 @@ static const struct command {
 	{"dump", hc_cmd_dump, "print every record of a trace, one per line"},
 	{"stacks", hc_cmd_stacks, "print the merged, symbolized stacks of a trace's long-lived blocks"},
 	{"symbolize", hc_cmd_symbolize, "store the symbols of a trace's stacks in the trace"},
+	{"on", hc_cmd_on, "start a tracing window in a dormant process (run --dormant)"},
+	{"off", hc_cmd_off, "end the tracing window of a dormant process"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

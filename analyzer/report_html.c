@@ -1411,6 +1411,12 @@ static void totals_section(FILE *f, struct hc_analysis *a)
 	const struct hc_snapshot_rec *l = &s->last;
 	char b1[32], b2[32];
 	fputs("<section id=\"run\">\n<h2>The run</h2>\n<table class=\"kv\">\n", f);
+	char win[512];
+	if (hc_analysis_window(a, win, sizeof(win))) {
+		row(f, "mid-life");
+		esc(f, win);
+		fputs("</td></tr>\n", f);
+	}
 	row(f, "trace");
 	fprintf(f, "%s, ", hc_fmt_duration(b1, sizeof(b1), (double)s->last_ts / 1e9));
 	if (s->complete)

@@ -54,6 +54,21 @@ static void trace_object(struct hc_json *j, struct hc_analysis *a)
 	hc_json_ns_as_s(j, "duration_s", s->have_ts ? s->last_ts : 0);
 	hc_json_u64(j, "lost_events", s->last.lost_events);
 	hc_json_u64(j, "unknown_frees", s->last.unknown_frees);
+	if (hh && (h->flags & HC_HDR_WINDOW)) {
+		/* a window of a dormant process's life: time zero is its start */
+		hc_json_object(j, "window");
+		hc_json_u64(j, "number", h->window);
+		hc_json_num(j, "start_unix_s", (double)h->start_realtime_ns / 1e9);
+		if (h->process_start_realtime_ns && h->process_start_realtime_ns <= h->start_realtime_ns)
+			hc_json_num(j, "after_process_start_s",
+				    (double)(h->start_realtime_ns - h->process_start_realtime_ns) / 1e9);
+		else
+			hc_json_null(j, "after_process_start_s");
+		hc_json_u64(j, "unknown_free_bytes", s->last.unknown_free_bytes);
+		hc_json_end(j);
+	} else {
+		hc_json_null(j, "window");
+	}
 	if (hh)
 		hc_json_u64(j, "sample_bytes", h->sample_bytes);
 	else

@@ -258,6 +258,9 @@ static void run_section(FILE *f, struct hc_analysis *a)
 			put_arg(f, s->header.exe.p, s->header.exe.len);
 		putc('\n', f);
 	}
+	char win[512];
+	if (hc_analysis_window(a, win, sizeof(win)))
+		fprintf(f, "  mid-life      %s\n", win);
 	fprintf(f, "  trace         %s, ", hc_fmt_duration(b1, sizeof(b1), (double)s->last_ts / 1e9));
 	if (s->complete)
 		fprintf(f, "complete (ended by %s)\n",

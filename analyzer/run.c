@@ -30,7 +30,7 @@
 static const char usage[] =
 	"usage: heapcreep run [-o FILE] [--sample BYTES] [--allocator jemalloc|tcmalloc|PATH]\n"
 	"                     [--promote DURATION] [--interval DURATION] [--fork trace|off]\n"
-	"                     [--pymalloc] [-q] [--] COMMAND [ARGS...]\n";
+	"                     [--pymalloc] [--dormant] [-q] [--] COMMAND [ARGS...]\n";
 
 struct trace_info {
 	char name[NAME_MAX + 1];
@@ -124,6 +124,10 @@ int hc_run_option(struct hc_run_opts *o, const char *a, const char *v)
 		o->pymalloc = 1;
 		return 1;
 	}
+	if (!strcmp(a, "--dormant")) {
+		o->dormant = 1;
+		return 1;
+	}
 	if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 		o->quiet = 1;
 		return 1;
@@ -211,7 +215,9 @@ static int parse_opts(int argc, char **argv, struct hc_run_opts *o, int *first)
 	return 0;
 }
 
-/* In the child: the environment of the traced command, then exec. */
+/* In the child: the environment of the traced command, then exec. tmp:
+ * where the traces go; NULL in dormant mode (each window's trace goes to
+ * FILE, FILE.1.hct... with -o, else to the process's control directory). */
 static void exec_child(char **cmd, const struct hc_run_opts *o, const char *shim,
 		       const char *alloc, const char *tmp)
 {
@@ -222,12 +228,16 @@ static void exec_child(char **cmd, const struct hc_run_opts *o, const char *shim
 	 * the user preloads already. */
 	if (pathf(preload, sizeof(preload), "%s%s%s%s%s", shim, alloc ? ":" : "",
 		  alloc ? alloc : "", old && *old ? ":" : "", old ? old : "") ||
-	    pathf(output, sizeof(output), "%s/%%p.hct", tmp)) {
+	    (tmp && pathf(output, sizeof(output), "%s/%%p.hct", tmp)) ||
+	    (!tmp && o->out && pathf(output, sizeof(output), "%s", o->out))) {
 		hc_err("run: paths too long");
 		_exit(126);
 	}
 	setenv("LD_PRELOAD", preload, 1);
-	setenv("HEAPCREEP_OUTPUT", output, 1);
+	if (tmp || o->out)
+		setenv("HEAPCREEP_OUTPUT", output, 1);
+	if (!tmp)
+		setenv("HEAPCREEP_DORMANT", "1", 1);
 	if (o->sample)
 		setenv("HEAPCREEP_SAMPLE", o->sample, 1);
 	if (o->promote)
@@ -547,6 +557,38 @@ static int wait_child(const struct hc_run_opts *o, struct live_link *l)
 	}
 }
 
+/* run --dormant: the command starts with the shim loaded and recording
+ * nothing; `heapcreep on PID` starts a window, each its own trace. */
+static int run_dormant(struct hc_run_opts *o, char **cmd, const char *shim, const char *alloc)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward}, old_int,
+			 old_quit;
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH, SIGCONT};
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		hc_err("run: cannot fork: %s", strerror(errno));
+		return HC_EXIT_USAGE;
+	}
+	if (child == 0)
+		exec_child(cmd, o, shim, alloc, NULL);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &fwd, NULL);
+	if (!o->quiet)
+		fprintf(stderr,
+			HC_PROG ": pid %d runs dormant: 'heapcreep on %d' starts a tracing window\n",
+			(int)child, (int)child);
+	struct live_link none = {.pid = child};
+	o->status = wait_child(o, &none);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		signal(forwarded[i], SIG_DFL);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	return 0;
+}
+
 int hc_run(struct hc_run_opts *o, char **cmd)
 {
 	char shim[PATH_MAX], alloc[PATH_MAX], out_dir[PATH_MAX], tmp[PATH_MAX + 32];
@@ -565,6 +607,8 @@ int hc_run(struct hc_run_opts *o, char **cmd)
 	 * unusable output directory costs the trace, never the run. */
 	char rel_dir[PATH_MAX];
 	dir_of(o->out ? o->out : "./x", rel_dir, sizeof(rel_dir));
+	if (o->dormant)
+		return run_dormant(o, cmd, shim, o->allocator ? alloc : NULL);
 	int tracing = realpath(rel_dir, out_dir) &&
 		      !pathf(tmp, sizeof(tmp), "%s/.heapcreep-run.XXXXXX", out_dir) &&
 		      mkdtemp(tmp) != NULL;

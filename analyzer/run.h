@@ -9,6 +9,7 @@ struct hc_run_opts {
 	const char *sample, *promote, *interval, *fork_mode, *allocator;
 	int quiet;
 	int pymalloc;         /* keep Python's pymalloc (no PYTHONMALLOC=malloc) */
+	int dormant;          /* record nothing until `heapcreep on PID` */
 	double duration_s;    /* soak: SIGTERM after this long (0: wait) */
 	double grace_s;       /* soak: SIGKILL this long after SIGTERM */
 	/* results */

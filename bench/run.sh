@@ -4,7 +4,8 @@
 # medians and ratios to the no-tool baseline: wall time, CPU time, peak
 # RSS, trace bytes, and the time to analyse the trace.
 #
-# Tools: baseline; heapcreep exact and sampled (512 KiB); heaptrack (Debian's
+# Tools: baseline; heapcreep exact, sampled (512 KiB) and dormant (loaded,
+# recording nothing until `heapcreep on`); heaptrack (Debian's
 # 1.4: its interpreter runs out of memory beyond about 50 k operations, so
 # `heaptrack -r` records raw data, its recording cost); jemalloc's profiler
 # recording every allocation (lg_prof_sample:0) and at its default rate
@@ -63,7 +64,7 @@ py-deep20|$PY deep20.py"
 
 # heapcreep-nopy: the shim with Python frames off (HEAPCREEP_PYTHON=0), on
 # the Python workloads only.
-tools="baseline heapcreep heapcreep-nopy heapcreep-512k heaptrack-r jemalloc-prof-all jemalloc-prof-512k massif"
+tools="baseline heapcreep heapcreep-nopy heapcreep-512k heapcreep-dormant heaptrack-r jemalloc-prof-all jemalloc-prof-512k massif"
 
 have() { command -v "$1" >/dev/null 2>&1; }
 tool_ok() { # TOOL WORKLOAD
@@ -85,6 +86,8 @@ run() {
 	heapcreep) pre="env HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
 	heapcreep-nopy) pre="env HEAPCREEP_PYTHON=0 HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
 	heapcreep-512k) pre="env HEAPCREEP_SAMPLE=512K HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
+	# loaded and recording nothing until `heapcreep on` (never, here)
+	heapcreep-dormant) pre="env HEAPCREEP_DORMANT=1 LD_PRELOAD=$LIB" ;;
 	heaptrack-r) pre="heaptrack -r -o $work/t/ht" ;;
 	jemalloc-prof-all) pre="env LD_PRELOAD=$JEMALLOC MALLOC_CONF=prof:true,lg_prof_sample:0,prof_final:true,prof_prefix:$work/t/jeprof" ;;
 	jemalloc-prof-512k) pre="env LD_PRELOAD=$JEMALLOC MALLOC_CONF=prof:true,lg_prof_sample:19,prof_final:true,prof_prefix:$work/t/jeprof" ;;

@@ -36,6 +36,8 @@ struct module {
 	uint64_t start, end, offset;
 };
 
+enum { LOST_RING_FULL, LOST_NO_RING, LOST_TABLES, LOST_CORRUPT, LOST_CAUSES };
+
 static struct {
 	pthread_mutex_t lock;     /* held while the collector works; fork takes it */
 	_Atomic int start_state;  /* 0 idle, 1 started (or failed) */
@@ -79,7 +81,43 @@ static struct {
 	_Atomic int pause_req;
 	_Atomic int paused;       /* PAUSE_* */
 	uint64_t resume_at;       /* hc_now() after which a hook call resumes it */
-} C = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
+	/* Dormant mode (HEAPCREEP_DORMANT): the collector watches the control
+	 * file and writes a trace only for each window switched on. */
+	int window;               /* a window is open: its trace is written */
+	unsigned windows;         /* windows opened, ever */
+	unsigned long long request; /* the control request last acted on */
+	uint64_t win_lo, win_hi;  /* the window's first and last event stamps */
+	uint64_t win_until;       /* hc_now() when it closes by itself (0: never) */
+	uint64_t next_poll;
+	uint64_t late, late_noted; /* events of a closed window that came after it */
+	uint64_t lost_base[LOST_CAUSES], waits_base; /* counts at the window's start */
+	uint64_t *codes_written;  /* bit per code id: its CODE record is in the trace */
+	size_t codes_words;
+	char window_output[4096]; /* the output the request named ("": the pattern) */
+} C = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .win_hi = UINT64_MAX};
+
+/* Recording starts only after the entry points stopped passing calls
+ * through (passthru.c), and they pass again only after it stopped. */
+static void pass_if(int state)
+{
+	if (!hc_resolved())
+		return;
+	atomic_store(&hc_pass, 1);
+	/* `heapcreep on` may have written HC_WAKE, then cleared hc_pass, just
+	 * now: the entry points must see the wake. */
+	if (atomic_load(&hc_tracing) != state)
+		atomic_store(&hc_pass, 0);
+}
+
+void hc_tracing_set(int state)
+{
+	int pass = state == HC_OFF || state == HC_DORMANT;
+	if (!pass)
+		atomic_store(&hc_pass, 0);
+	atomic_store(&hc_tracing, state);
+	if (pass)
+		pass_if(state);
+}
 
 static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *ts)
 {
@@ -149,10 +187,24 @@ static int expand_path(char *out, size_t cap, const char *pattern, int n)
 	return 0;
 }
 
+/* The output pattern: HEAPCREEP_OUTPUT, or for a window the path its
+ * request named, or the control directory. */
+static const char *output_pattern(char *buf, size_t cap)
+{
+	if (!hc_config.dormant)
+		return hc_config.output;
+	if (C.window_output[0])
+		return C.window_output;
+	hc_fmt(buf, cap, "%s/%%p.w%u.hct", hc_config.control, C.windows);
+	return buf;
+}
+
 static int open_trace(void)
 {
+	char pat[1024];
+	const char *pattern = output_pattern(pat, sizeof(pat));
 	for (int n = 0; n < 1000; n++) {
-		if (expand_path(C.path, sizeof(C.path), hc_config.output, n))
+		if (expand_path(C.path, sizeof(C.path), pattern, n))
 			return -ENAMETOOLONG;
 		/* O_EXCL|O_NOFOLLOW: never follow a planted link, never clobber;
 		 * 0600: a trace holds addresses and paths. */
@@ -197,7 +249,8 @@ static void write_header(void)
 	hc_rec_u(w, (uint64_t)sysconf(_SC_PAGESIZE));
 	hc_rec_u(w, hc_proc_cgroup_limit());
 	hc_rec_u(w, (hc_config.sample_bytes ? HC_HDR_SAMPLED : 0) |
-			    (C.fork_child ? HC_HDR_FORK_CHILD : 0));
+			    (C.fork_child ? HC_HDR_FORK_CHILD : 0) |
+			    (hc_config.dormant ? HC_HDR_WINDOW : 0));
 	hc_rec_u(w, hc_config.sample_bytes);
 	hc_rec_u(w, hc_config.promotion_ns);
 	hc_rec_u(w, hc_config.interval_ns);
@@ -205,6 +258,8 @@ static void write_header(void)
 	hc_rec_str(w, cmd, cmd_len > 0 ? (size_t)cmd_len : 0);
 	hc_rec_str(w, bid, bid_len);
 	hc_rec_str(w, hc_config.text, strlen(hc_config.text));
+	hc_rec_u(w, hc_proc_start_realtime());
+	hc_rec_u(w, hc_config.dormant ? C.windows : 0);
 	hc_rec_end(w);
 	hc_unmap(cmd, cmd_cap);
 
@@ -503,15 +558,85 @@ static void write_python(void)
 
 /* --- draining ------------------------------------------------------------ */
 
+/* Whether a code's CODE record is in this trace; marks it so. */
+static int code_written(uint64_t id)
+{
+	size_t w = (size_t)(id / 64);
+	if (w >= C.codes_words) {
+		size_t n = C.codes_words ? C.codes_words : 512;
+		while (n <= w)
+			n *= 2;
+		uint64_t *b = hc_remap(C.codes_written, C.codes_words * 8, n * 8);
+		if (!b)
+			return 0; /* written again: the analyzer keeps the first */
+		C.codes_written = b;
+		C.codes_words = n;
+	}
+	int was = (int)(C.codes_written[w] >> (id % 64) & 1);
+	C.codes_written[w] |= 1ull << (id % 64);
+	return was;
+}
+
+/* A stack sent in an earlier window, written into this one's trace (with
+ * the code objects its Python frames name): its site, or 0. */
+static uint32_t kept_site(uint64_t hash)
+{
+	unsigned n;
+	const uint64_t *frames = hc_kept_stack(hash, &n);
+	if (!frames)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t code = frames[i] & HC_PY_FRAME ? (frames[i] >> 32) & 0x3fffffff : 0;
+		if (code && !code_written(code)) {
+			const uint64_t *e = hc_kept_code(code);
+			if (e)
+				write_code(e);
+		}
+	}
+	int created;
+	uint32_t id = hc_heap_intern(&C.heap, hash, &created);
+	if (created)
+		write_stack(id, frames, n);
+	return id;
+}
+
+static inline uint32_t site_of(uint64_t hash)
+{
+	uint32_t id = hc_heap_site(&C.heap, hash);
+	return likely(id) || !hc_config.dormant ? id : kept_site(hash);
+}
+
+/* Whether an event stamped ts belongs to the open window (always, outside
+ * dormant mode); one of a window that closed is counted. */
+static inline int in_window(uint64_t ts)
+{
+	if (likely(ts >= C.win_lo && ts <= C.win_hi))
+		return 1;
+	if (ts < C.win_lo)
+		C.late++;
+	return 0;
+}
+
 /* One event; `now`: a free in it may be applied at once (merge.c). */
 static void process(const uint64_t *e, int now)
 {
 	struct hc_heap *h = &C.heap;
-	switch (HC_EV_KIND(e[0])) {
+	unsigned kind = HC_EV_KIND(e[0]);
+	int out = hc_config.dormant && !C.window; /* no window open: no trace */
+	if (out && kind != HC_EV_STACK && kind != HC_EV_CODE) {
+		if (kind != HC_EV_EXEC && kind <= HC_EV_MREMAP)
+			C.late++; /* dormant: a closed window's, come after it */
+		return;
+	}
+	switch (kind) {
 	case HC_EV_STACK: {
 		unsigned n = (unsigned)HC_EV_COUNT(e[0]);
 		if (n + 2 > HC_EV_WORDS(e[0]))
 			break;
+		if (hc_config.dormant)
+			hc_keep_stack(e[1], e + 2, n);
+		if (out)
+			return;
 		int created;
 		uint32_t id = hc_heap_intern(h, e[1], &created);
 		if (created)
@@ -521,36 +646,54 @@ static void process(const uint64_t *e, int now)
 		return;
 	}
 	case HC_EV_ALLOC:
-		hc_heap_alloc(h, e[1], e[2], e[3], hc_heap_site(h, e[4]));
+		if (in_window(e[3]))
+			hc_heap_alloc(h, e[1], e[2], e[3], site_of(e[4]));
 		return;
 	case HC_EV_FREE:
-		(now ? hc_heap_free_now : hc_heap_free)(h, e[1], e[2]);
+		if (in_window(e[2]))
+			hc_heap_free_sized(h, e[1], e[2], HC_EV_WORDS(e[0]) >= 4 ? e[3] : 0, now);
 		return;
 	case HC_EV_REALLOC:
-		(now ? hc_heap_free_now : hc_heap_free)(h, e[1], e[4]);
-		hc_heap_alloc(h, e[2], e[3], e[5], hc_heap_site(h, e[6]));
+		if (in_window(e[4]))
+			hc_heap_free_sized(h, e[1], e[4], HC_EV_WORDS(e[0]) >= 8 ? e[7] : 0, now);
+		if (in_window(e[5]))
+			hc_heap_alloc(h, e[2], e[3], e[5], site_of(e[6]));
 		return;
 	case HC_EV_MMAP:
-		hc_mapped_map(&C.mapped, h, e[1], e[2], e[3], hc_heap_site(h, e[4]));
+		if (in_window(e[3]))
+			hc_mapped_map(&C.mapped, h, e[1], e[2], e[3], site_of(e[4]));
 		return;
 	case HC_EV_MUNMAP:
 		if (HC_EV_WORDS(e[0]) < 4)
 			break;
-		hc_mapped_unmap(&C.mapped, h, e[1], e[3], e[2], now);
+		if (in_window(e[2]))
+			hc_mapped_unmap(&C.mapped, h, e[1], e[3], e[2], now);
 		return;
 	case HC_EV_MREMAP:
 		if (HC_EV_WORDS(e[0]) < 8)
 			break;
-		hc_mapped_remap(&C.mapped, h, e[1], e[7], e[2], e[3], e[4], e[5],
-				hc_heap_site(h, e[6]), now);
+		if (in_window(e[4]) && in_window(e[5])) {
+			hc_mapped_remap(&C.mapped, h, e[1], e[7], e[2], e[3], e[4], e[5],
+					site_of(e[6]), now);
+		} else if (e[4] >= C.win_lo && e[4] <= C.win_hi) {
+			hc_mapped_unmap(&C.mapped, h, e[1], e[7], e[4], now); /* moved after the close */
+		} else if (e[5] >= C.win_lo && e[5] <= C.win_hi) {
+			hc_mapped_map(&C.mapped, h, e[2], e[3], e[5], site_of(e[6]));
+		}
 		return;
 	case HC_EV_EXIT:
+		if (!in_window(e[2]))
+			return;
 		hc_rec_begin(&C.w, HC_REC_EXIT);
 		hc_rec_u(&C.w, rel(e[2]));
 		hc_rec_u(&C.w, e[1]);
 		hc_rec_end(&C.w);
 		return;
 	case HC_EV_CODE:
+		if (hc_config.dormant)
+			hc_keep_code(e[1], e);
+		if (out || (hc_config.dormant && code_written(e[1])))
+			return;
 		if (write_code(e))
 			break;
 		return;
@@ -624,8 +767,6 @@ static void emit_site(void *ctx, uint32_t id, const struct hc_site *s, const uin
 		hc_rec_end(w);
 }
 
-enum { LOST_RING_FULL, LOST_NO_RING, LOST_TABLES, LOST_CORRUPT, LOST_CAUSES };
-
 static uint64_t lost_events(uint64_t by_cause[LOST_CAUSES], uint64_t *waits)
 {
 	by_cause[LOST_RING_FULL] = 0;
@@ -638,6 +779,10 @@ static uint64_t lost_events(uint64_t by_cause[LOST_CAUSES], uint64_t *waits)
 		by_cause[LOST_RING_FULL] += atomic_load_explicit(&r->lost, memory_order_relaxed);
 		*waits += atomic_load_explicit(&r->waits, memory_order_relaxed);
 	}
+	/* A window counts from its start. */
+	by_cause[LOST_RING_FULL] -= C.lost_base[LOST_RING_FULL];
+	by_cause[LOST_NO_RING] -= C.lost_base[LOST_NO_RING];
+	*waits -= C.waits_base;
 	uint64_t lost = 0;
 	for (int i = 0; i < LOST_CAUSES; i++)
 		lost += by_cause[i];
@@ -770,6 +915,7 @@ static void snapshot(void)
 	hc_rec_u(w, hc_clock_ns(CLOCK_THREAD_CPUTIME_ID));
 	hc_rec_u(w, proc > C.cpu0 ? proc - C.cpu0 : 0);
 	hc_rec_u(w, hc_mapped_live_bytes(&C.mapped));
+	hc_rec_u(w, h->unknown_free_bytes);
 	hc_rec_end(w);
 	struct sites_ctx sc = {0, h->ndirty};
 	hc_heap_flush_sites(h, emit_site, &sc);
@@ -777,13 +923,31 @@ static void snapshot(void)
 	C.snapshots++;
 }
 
-/* --- the thread ---------------------------------------------------------- */
+/* --- the trace and its windows ----------------------------------------- */
 
-static void stop_tracing(const char *why, int err)
+/* Ends the trace: what is in the writer is flushed, the file closed; in a
+ * dormant process the window's tables go (the next window starts afresh). */
+static void end_trace(void)
+{
+	if (C.fd >= 0)
+		close(C.fd);
+	C.fd = -1;
+	if (!hc_config.dormant || !C.window)
+		return;
+	C.window = 0;
+	C.win_lo = 0;
+	hc_writer_release(&C.w);
+	hc_heap_release(&C.heap);
+	hc_mapped_release(&C.mapped);
+}
+
+/* Returns 1 when the collector must end: outside dormant mode a trace that
+ * cannot be written ends tracing; a dormant process goes back to waiting. */
+static int stop_tracing(const char *why, int err)
 {
 	char msg[4200];
 	hc_fmt(msg, sizeof(msg), "tracing stopped: %s '%s': %s", why, C.path, errstr(-err));
-	atomic_store(&hc_tracing, HC_OFF);
+	hc_tracing_set(hc_config.dormant ? HC_DORMANT : HC_OFF);
 	/* Try to leave the reason in the trace, if it still takes writes. */
 	hc_writer_recover(&C.w);
 	note(HC_NOTE_ERROR, msg);
@@ -792,22 +956,192 @@ static void stop_tracing(const char *why, int err)
 	hc_rec_u(&C.w, HC_END_STOPPED);
 	hc_rec_end(&C.w);
 	hc_writer_flush(&C.w);
-	close(C.fd);
-	C.fd = -1;
 	/* Not one chunk made it (no memory for the writer's buffers, say): a
 	 * file with no record in it would only say "empty" or "incomplete"
 	 * where the reason is this line. The file is ours (O_EXCL). */
-	if (C.w.good_bytes <= HC_FILE_HEADER_SIZE && !unlink(C.path))
+	int gone = C.fd >= 0 && C.w.good_bytes <= HC_FILE_HEADER_SIZE && !unlink(C.path);
+	if (gone)
 		hc_log("%s; no trace left", msg);
 	else
 		hc_log("%s", msg);
+	end_trace();
+	if (hc_config.dormant)
+		hc_control_status(HC_CONTROL_ERROR, C.request, gone ? "" : C.path, msg);
+	return !hc_config.dormant;
 }
+
+/* Opens the trace and writes its beginning; tables fresh. 0, or an errno
+ * (tracing is then off, or dormant again, with one line on stderr). */
+static int begin_trace(void)
+{
+	int rc = open_trace();
+	if (rc) {
+		char where[4200], pat[1024];
+		expand_path(where, sizeof(where), output_pattern(pat, sizeof(pat)), 0);
+		char msg[4400];
+		hc_fmt(msg, sizeof(msg), "cannot create trace '%s': %s", where, errstr(-rc));
+		hc_log("%s; tracing %s", msg, hc_config.dormant ? "stays dormant" : "off");
+		hc_tracing_set(hc_config.dormant ? HC_DORMANT : HC_OFF);
+		if (hc_config.dormant)
+			hc_control_status(HC_CONTROL_ERROR, C.request, "", msg);
+		return rc;
+	}
+	C.window = hc_config.dormant;
+	if (hc_writer_init(&C.w, C.fd, hc_config.zstd_level) ||
+	    hc_heap_init(&C.heap, hc_config.sample_bytes)) {
+		stop_tracing("cannot start trace", C.w.err ? C.w.err : -ENOMEM);
+		return -ENOMEM;
+	}
+	C.heap.on_free = emit_free;
+	hc_mapped_init(&C.mapped, (uint64_t)sysconf(_SC_PAGESIZE));
+	if (!C.fork_child || hc_config.dormant) /* a fork child's clock began at the fork */
+		C.cpu0 = hc_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	hc_clock_calibrate();
+	C.heap.ns_per_stamp = hc_ns_per_stamp();
+	write_header();
+	scan_modules();
+	rc = hc_writer_flush(&C.w);
+	if (rc) {
+		stop_tracing("cannot write trace", rc);
+		return rc;
+	}
+	C.started = hc_now();
+	C.next_snapshot = snapshot_due(0, C.started);
+	return 0;
+}
+
+/* A window switched on: a trace of its own from now, nothing carried over
+ * from an earlier one but the stacks and code objects (keep.c). */
+static void open_window(const struct hc_control_req *req)
+{
+	drain_all(); /* what a closed window left: counted as late */
+	if (!C.windows)
+		C.late = 0; /* recorded before the constructor knew the process dormant */
+	hc_fmt(C.window_output, sizeof(C.window_output), "%s", req->output);
+	C.windows++;
+	C.events = C.corrupt_events = C.snapshots = C.last_block_written = 0;
+	C.mods_sig = 0;
+	C.python_written = 0;
+	C.exec_pending = 0;
+	memset(C.lost_noted, 0, sizeof(C.lost_noted));
+	if (C.codes_words)
+		memset(C.codes_written, 0, C.codes_words * 8);
+	uint64_t base[LOST_CAUSES], waits;
+	memset(C.lost_base, 0, sizeof(C.lost_base));
+	C.waits_base = 0;
+	lost_events(base, &waits);
+	C.lost_base[LOST_RING_FULL] = base[LOST_RING_FULL];
+	C.lost_base[LOST_NO_RING] = base[LOST_NO_RING];
+	C.waits_base = waits;
+	C.py_unknown_noted = atomic_load(&hc_py_unknown_code);
+	for (struct hc_ring *r = atomic_load_explicit(&hc_rings, memory_order_acquire); r;
+	     r = r->next)
+		r->seen_gen = 0; /* thread names again */
+	/* The collector's own allocations (zstd's) go to its heap from here. */
+	atomic_store(&hc_pass, 0);
+	hc_t0 = hc_stamp();
+	C.win_lo = hc_t0;
+	C.win_hi = UINT64_MAX;
+	if (begin_trace()) {
+		C.win_hi = C.win_lo; /* nothing is in a window that did not open */
+		C.windows--;
+		return;
+	}
+	if (C.late > C.late_noted) {
+		char msg[256];
+		hc_fmt(msg, sizeof(msg),
+		       "%llu events of earlier windows reached the collector after their "
+		       "window had closed (a thread held up longer than the close allows): "
+		       "those windows' figures miss them",
+		       (unsigned long long)(C.late - C.late_noted));
+		note(HC_NOTE_WARNING, msg);
+		C.late_noted = C.late;
+	}
+	C.win_until = req->duration_ns ? hc_now() + req->duration_ns : 0;
+	hc_tracing_set(HC_ON);
+	hc_control_status(HC_CONTROL_ON, C.request, C.path, "");
+}
+
+/* How long a closing window keeps draining: a thread that saw tracing on
+ * just before the close publishes its event within this (else it is
+ * counted as late). */
+#define CLOSE_GRACE_NS 50000000u
+
+/* Switched off (or its duration over): the hooks stop recording, the
+ * events stamped up to now are drained, and the trace ends. */
+static void close_window(void)
+{
+	hc_tracing_set(HC_DORMANT);
+	C.win_hi = hc_stamp();
+	uint64_t until = hc_now() + CLOSE_GRACE_NS;
+	do {
+		drain_all();
+		hc_heap_round(&C.heap);
+		hc_mapped_round(&C.mapped, &C.heap);
+		struct timespec ts = {0, 5000000};
+		nanosleep(&ts, NULL);
+	} while (hc_now() < until);
+	drain_all();
+	hc_heap_settle(&C.heap);
+	hc_mapped_settle(&C.mapped, &C.heap);
+	if (C.rescan)
+		scan_modules();
+	snapshot();
+	hc_rec_begin(&C.w, HC_REC_END);
+	hc_rec_u(&C.w, rel(C.win_hi));
+	hc_rec_u(&C.w, HC_END_WINDOW);
+	hc_rec_end(&C.w);
+	int rc = hc_writer_flush(&C.w);
+	if (rc) {
+		stop_tracing("cannot write trace", rc);
+		return;
+	}
+	end_trace();
+	hc_control_status(HC_CONTROL_DORMANT, C.request, C.path, "");
+}
+
+/* A window's collector looks at the control file this often. */
+#define CONTROL_NS 200000000u
+
+/* Acts on the control file (every 200 ms) and on a window's duration. */
+static void control(uint64_t now)
+{
+	if (C.window && C.win_until && now >= C.win_until) {
+		C.win_until = 0;
+		close_window();
+	}
+	if (now < C.next_poll)
+		return;
+	C.next_poll = now + CONTROL_NS;
+	struct hc_control_req req;
+	if (!hc_control_poll(&req))
+		return;
+	C.request = req.id;
+	if (req.on && !C.window)
+		open_window(&req);
+	else if (!req.on && C.window)
+		close_window();
+	else
+		hc_control_status(C.window ? HC_CONTROL_ON : HC_CONTROL_DORMANT, C.request,
+				  C.windows ? C.path : "", "");
+}
+
+/* --- the thread ---------------------------------------------------------- */
 
 /* Drains everything published before the request, then writes. Returns 1
  * when the collector must end (final flush or failure). */
 static int serve_flush(void)
 {
 	int final = atomic_load(&C.final_req);
+	if (hc_config.dormant && !C.window) {
+		drain_all(); /* late events only */
+		C.exec_pending = 0;
+		if (final) {
+			hc_tracing_set(HC_OFF);
+			hc_control_remove();
+		}
+		return final;
+	}
 	/* Three drains: every event published before the request is in after
 	 * the first, and its predecessors after the second; the third narrows
 	 * what threads still running during exit can leave half-matched. */
@@ -839,15 +1173,14 @@ static int serve_flush(void)
 	}
 	C.exec_pending = 0;
 	int rc = hc_writer_flush(&C.w);
-	if (rc) {
-		stop_tracing("cannot write trace", rc);
-		return 1;
-	}
+	if (rc)
+		return stop_tracing("cannot write trace", rc) || final;
 	C.next_snapshot = snapshot_due(C.snapshots, now);
 	if (final) {
-		atomic_store(&hc_tracing, HC_OFF);
-		close(C.fd);
-		C.fd = -1;
+		hc_tracing_set(HC_OFF);
+		if (hc_config.dormant)
+			hc_control_remove();
+		end_trace();
 		return 1;
 	}
 	return 0;
@@ -891,9 +1224,23 @@ static void *collector_main(void *arg)
 		pthread_mutex_lock(&C.lock);
 		int done = 0;
 		size_t n = drain_all();
+		uint64_t now = hc_now();
+		if (hc_config.dormant) {
+			control(now);
+			now = hc_now();
+		}
+		if (!C.window && hc_config.dormant) {
+			/* Dormant again (or woken for nothing): the thread
+			 * ends; the next `heapcreep on` starts another. */
+			if (atomic_load(&C.flush_req) != atomic_load(&C.flush_done))
+				serve_flush();
+			if (atomic_load(&hc_tracing) == HC_DORMANT)
+				pass_if(HC_DORMANT); /* woken for nothing: passing again */
+			pthread_mutex_unlock(&C.lock);
+			break;
+		}
 		hc_heap_round(&C.heap);
 		hc_mapped_round(&C.mapped, &C.heap);
-		uint64_t now = hc_now();
 		/* A stack met an unknown address: a library was loaded. Re-read
 		 * the maps at most every 100 ms (JIT code never maps to one). */
 		if (C.rescan && now - C.last_scan > 100000000u)
@@ -907,23 +1254,14 @@ static void *collector_main(void *arg)
 			if (C.snapshots % 30 == 0)
 				C.rescan = 1; /* catch dlclose + reload at the same place */
 			int rc = hc_writer_flush(&C.w);
-			if (rc) {
-				stop_tracing("cannot write trace", rc);
-				done = 1;
-			}
+			if (rc)
+				done = stop_tracing("cannot write trace", rc);
 		}
-		if (!done && C.w.err) {
-			stop_tracing("cannot write trace", C.w.err);
-			done = 1;
-		}
+		if (!done && C.w.err && C.fd >= 0)
+			done = stop_tracing("cannot write trace", C.w.err);
 		pthread_mutex_unlock(&C.lock);
-		if (done) {
-			atomic_store(&hc_collector_running, 0);
-			finish_request();
-			if (atomic_exchange(&C.joinable, 0))
-				pthread_detach(pthread_self()); /* no one joins it */
-			return NULL;
-		}
+		if (done)
+			break;
 		if (atomic_load(&C.pause_req))
 			return NULL; /* the forking thread joins it */
 		/* Busy (a batch worth the trip, or events held for the next
@@ -937,10 +1275,17 @@ static void *collector_main(void *arg)
 			continue;
 		}
 		uint64_t until = C.next_snapshot > now ? C.next_snapshot - now : 0;
+		if (hc_config.dormant && until > CONTROL_NS)
+			until = CONTROL_NS; /* the control file */
 		idle(nap < until ? nap : until + 1000);
 		if (nap < NAP_MAX_NS)
 			nap *= 2;
 	}
+	atomic_store(&hc_collector_running, 0);
+	finish_request();
+	if (atomic_exchange(&C.joinable, 0))
+		pthread_detach(pthread_self()); /* no one joins it */
+	return NULL;
 }
 
 static void resume(int now_or_never);
@@ -987,11 +1332,14 @@ static void resume(int now_or_never)
 	sigset_t saved;
 	hc_own_enter(&saved);
 	atomic_store(&hc_collector_running, 1);
-	atomic_store(&hc_tracing, HC_ON);
+	hc_tracing_set(HC_ON);
 	int rc = spawn();
 	if (rc) {
 		atomic_store(&hc_collector_running, 0);
-		stop_tracing("cannot start the collector thread again for", -rc);
+		if (C.fd >= 0)
+			stop_tracing("cannot start the collector thread again for", -rc);
+		hc_log("cannot start the collector thread again: %s; tracing off", errstr(rc));
+		hc_tracing_set(HC_OFF);
 	}
 	atomic_store(&C.paused, PAUSE_NO);
 	hc_own_leave(&saved);
@@ -1002,9 +1350,43 @@ void hc_collector_unpause(void)
 	resume(1);
 }
 
+/* `heapcreep on` wrote HC_WAKE into hc_tracing (and cleared hc_pass): the
+ * first hook call to see it starts the collector, which reads the request
+ * from the control file and opens the window. */
+static void wake(void)
+{
+	if (atomic_load(&hc_collector_running))
+		return; /* the last window's collector is ending: a later call wakes */
+	int expect = HC_WAKE;
+	if (!atomic_compare_exchange_strong(&hc_tracing, &expect, HC_DORMANT))
+		return;
+	sigset_t saved;
+	hc_own_enter(&saved);
+	if (hc_control_init()) {
+		hc_tracing_set(HC_DORMANT); /* no control: passing through again */
+		goto out;
+	}
+	C.next_poll = 0;
+	atomic_store(&hc_collector_running, 1);
+	int rc = spawn();
+	if (rc) {
+		atomic_store(&hc_collector_running, 0);
+		char msg[128];
+		hc_fmt(msg, sizeof(msg), "cannot start the collector thread: %s", errstr(rc));
+		hc_log("%s; dormant", msg);
+		hc_control_status(HC_CONTROL_ERROR, 0, "", msg);
+		hc_tracing_set(HC_DORMANT);
+	}
+	/* else the collector opens the window, or passes through again */
+out:
+	hc_own_leave(&saved);
+}
+
 void hc_collector_poke(void)
 {
-	if (atomic_load_explicit(&C.paused, memory_order_relaxed))
+	if (atomic_load_explicit(&hc_tracing, memory_order_relaxed) == HC_WAKE)
+		wake();
+	else if (atomic_load_explicit(&C.paused, memory_order_relaxed))
 		resume(0);
 	else
 		hc_collector_start();
@@ -1023,41 +1405,21 @@ void hc_collector_start(void)
 		return;
 	sigset_t saved;
 	hc_own_enter(&saved);
-	int rc = open_trace();
-	if (rc) {
-		char where[4200];
-		expand_path(where, sizeof(where), hc_config.output, 0);
-		hc_log("cannot create trace '%s': %s; tracing off", where, errstr(-rc));
-		atomic_store(&hc_tracing, HC_OFF);
+	if (hc_config.dormant) {
+		/* No trace and no thread until `heapcreep on` wakes the
+		 * process (hc_collector_poke). */
+		hc_tracing_set(HC_DORMANT);
 		goto out;
 	}
-	if (hc_writer_init(&C.w, C.fd, hc_config.zstd_level) ||
-	    hc_heap_init(&C.heap, hc_config.sample_bytes)) {
-		stop_tracing("cannot start trace", C.w.err ? C.w.err : -ENOMEM);
+	if (begin_trace())
 		goto out;
-	}
-	C.heap.on_free = emit_free;
-	hc_mapped_init(&C.mapped, (uint64_t)sysconf(_SC_PAGESIZE));
-	if (!C.fork_child) /* a fork child's clock began at the fork, as its trace */
-		C.cpu0 = hc_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-	hc_clock_calibrate();
-	C.heap.ns_per_stamp = hc_ns_per_stamp();
-	write_header();
-	scan_modules();
-	rc = hc_writer_flush(&C.w);
-	if (rc) {
-		stop_tracing("cannot write trace", rc);
-		goto out;
-	}
-	C.started = hc_now();
-	C.next_snapshot = snapshot_due(0, C.started);
 
 	/* The collector takes no signals: they belong to the program (its
 	 * mask is this one, hc_own_enter's: all blocked). Its DTV, which
 	 * pthread_create allocates, comes from the own heap. */
 	atomic_store(&hc_collector_running, 1);
-	atomic_store(&hc_tracing, HC_ON);
-	rc = spawn();
+	hc_tracing_set(HC_ON);
+	int rc = spawn();
 	if (rc) {
 		atomic_store(&hc_collector_running, 0);
 		stop_tracing("cannot start the collector thread for", -rc);
@@ -1134,9 +1496,11 @@ void hc_collector_prefork(void)
 		futex(&C.wake, FUTEX_WAKE_PRIVATE, 1, NULL);
 		pthread_join(C.thread, NULL);
 		atomic_store(&C.pause_req, 0);
-		if (atomic_load(&hc_tracing) != HC_OFF) { /* else it stopped the trace */
+		/* else it ended by itself: the trace stopped, or a window
+		 * closed */
+		if (atomic_load(&hc_tracing) == HC_ON) {
 			atomic_store(&hc_collector_running, 0);
-			atomic_store(&hc_tracing, HC_PENDING);
+			hc_tracing_set(HC_PENDING);
 			atomic_store(&C.paused, PAUSE_YES);
 		}
 		/* joined: its stack is free; the kernel drops it from the
@@ -1212,7 +1576,19 @@ void hc_collector_postfork_child(void)
 	hc_t0 = hc_stamp();
 	C.fork_child = 1;
 	C.cpu0 = 0;
-	atomic_store(&hc_tracing,
-		     was_off || hc_config.fork_mode == HC_FORK_OFF ? HC_OFF : HC_PENDING);
+	/* A dormant process's child is dormant: windows are switched on per
+	 * process. Its collector starts at its first allocator call. */
+	C.window = 0;
+	C.windows = 0;
+	C.request = 0;
+	C.win_lo = C.late = C.late_noted = C.win_until = C.next_poll = 0;
+	C.win_hi = UINT64_MAX;
+	C.window_output[0] = '\0';
+	memset(C.lost_base, 0, sizeof(C.lost_base));
+	C.waits_base = 0;
+	hc_tracing_set(was_off ? HC_OFF
+		       : hc_config.dormant ? HC_DORMANT
+		       : hc_config.fork_mode == HC_FORK_OFF ? HC_OFF
+					     : HC_PENDING);
 	hc_tls.guard--;
 }

@@ -123,6 +123,14 @@ int hc_config_load(void)
 			c->python = (int)l;
 		} else if (!strcmp(name, "HEAPCREEP_PROGRESS")) {
 			continue; /* the analyzer's progress line: nothing here */
+		} else if (!strcmp(name, "HEAPCREEP_DORMANT")) {
+			if (parse_int(v, 0, 1, &l))
+				return bad(name, v, "1 (record nothing until switched on) or 0");
+			c->dormant = (int)l;
+		} else if (!strcmp(name, "HEAPCREEP_CONTROL")) {
+			if (*v != '/' || strlen(v) + 32 >= sizeof(c->control))
+				return bad(name, v, "an absolute directory path");
+			strcpy(c->control, v);
 		} else if (!strcmp(name, "HEAPCREEP_COMPRESS")) {
 			if (parse_int(v, 0, 19, &l))
 				return bad(name, v, "a zstd level from 0 (off) to 19");
@@ -133,6 +141,8 @@ int hc_config_load(void)
 		}
 		note(name, v);
 	}
+	if (!c->control[0])
+		hc_fmt(c->control, sizeof(c->control), "/tmp/heapcreep-%u", (unsigned)geteuid());
 	if (c->promotion_ns < c->interval_ns / 4)
 		c->promotion_ns = c->interval_ns / 4; /* promotion is checked at snapshots */
 	return 0;

@@ -472,7 +472,7 @@ void hc_heap_alloc(struct hc_heap *h, uint64_t ptr, uint64_t size, uint64_t ts, 
 		h->dropped++;
 }
 
-void hc_heap_free_now(struct hc_heap *h, uint64_t ptr, uint64_t ts)
+static void free_now(struct hc_heap *h, uint64_t ptr, uint64_t ts, uint64_t size)
 {
 	/* Retired blocks at an address are all older than its live block, so
 	 * the live one, if older than the free, is the latest candidate. */
@@ -495,15 +495,22 @@ void hc_heap_free_now(struct hc_heap *h, uint64_t ptr, uint64_t ts)
 	}
 	if (!live) {
 		/* Allocated before tracing began (or not sampled). */
-		if (!h->sample_bytes)
+		if (!h->sample_bytes) {
 			h->unknown_frees++;
+			h->unknown_free_bytes += size;
+		}
 		return;
 	}
 	end_block(h, live, ts, 1);
 	table_remove(&h->live, live);
 }
 
-void hc_heap_free(struct hc_heap *h, uint64_t ptr, uint64_t ts)
+void hc_heap_free_now(struct hc_heap *h, uint64_t ptr, uint64_t ts)
+{
+	free_now(h, ptr, ts, 0);
+}
+
+static void free_later(struct hc_heap *h, uint64_t ptr, uint64_t ts, uint64_t size)
 {
 	int c = h->cur;
 	if (grow_array((void **)&h->frees[c], &h->frees_cap[c], sizeof(*h->frees[c]),
@@ -511,13 +518,27 @@ void hc_heap_free(struct hc_heap *h, uint64_t ptr, uint64_t ts)
 		h->dropped++;
 		return;
 	}
-	h->frees[c][h->frees_len[c]++] = (struct hc_pending_free){ptr, ts};
+	h->frees[c][h->frees_len[c]++] = (struct hc_pending_free){ptr, ts, size};
+}
+
+void hc_heap_free(struct hc_heap *h, uint64_t ptr, uint64_t ts)
+{
+	free_later(h, ptr, ts, 0);
+}
+
+void hc_heap_free_sized(struct hc_heap *h, uint64_t ptr, uint64_t ts, uint64_t size, int now)
+{
+	if (now)
+		free_now(h, ptr, ts, size);
+	else
+		free_later(h, ptr, ts, size);
 }
 
 static void apply_list(struct hc_heap *h, int which)
 {
 	for (size_t i = 0; i < h->frees_len[which]; i++)
-		hc_heap_free_now(h, h->frees[which][i].ptr, h->frees[which][i].ts);
+		free_now(h, h->frees[which][i].ptr, h->frees[which][i].ts,
+			 h->frees[which][i].size);
 	h->frees_len[which] = 0;
 }
 

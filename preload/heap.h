@@ -80,7 +80,7 @@ struct hc_site {
 };
 
 struct hc_pending_free {
-	uint64_t ptr, ts;
+	uint64_t ptr, ts, size;
 };
 
 struct hc_heap {
@@ -107,7 +107,7 @@ struct hc_heap {
 	/* totals */
 	int64_t live_bytes, live_blocks;
 	uint64_t peak_bytes, total_allocs, total_frees, total_bytes;
-	uint64_t unknown_frees, dropped, last_block_id;
+	uint64_t unknown_frees, unknown_free_bytes, dropped, last_block_id;
 	/* called when a promoted block is freed, to write its FREE record */
 	void (*on_free)(void *ctx, uint64_t id, uint64_t ts);
 	void *ctx;
@@ -136,6 +136,10 @@ static inline uint32_t hc_heap_site(struct hc_heap *h, uint64_t hash)
 }
 
 void hc_heap_alloc(struct hc_heap *h, uint64_t ptr, uint64_t size, uint64_t ts, uint32_t site);
+/* hc_heap_free (now: hc_heap_free_now) of a block whose size the hook could
+ * tell (0: it could not): a free of a block the model never saw adds its
+ * size to unknown_free_bytes. */
+void hc_heap_free_sized(struct hc_heap *h, uint64_t ptr, uint64_t ts, uint64_t size, int now);
 void hc_heap_free(struct hc_heap *h, uint64_t ptr, uint64_t ts);
 /* A free applied at once: only when every allocation that precedes it has
  * been applied (the collector's merge says when, merge.c). */

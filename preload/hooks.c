@@ -18,6 +18,12 @@
 
 struct hc_real hc_real;
 
+/* The hooks behind passthru.c's entry points. */
+void *hc_hook_malloc(size_t size) HC_HIDDEN;
+void hc_hook_free(void *p) HC_HIDDEN;
+void *hc_hook_calloc(size_t n, size_t size) HC_HIDDEN;
+void *hc_hook_realloc(void *old, size_t size) HC_HIDDEN;
+
 enum { UNRESOLVED, RESOLVING, RESOLVED };
 static _Atomic int resolve_state;
 
@@ -63,6 +69,12 @@ void hc_resolve(void)
 		sched_yield();
 }
 
+int hc_resolved(void)
+{
+	return atomic_load_explicit(&resolve_state, memory_order_acquire) == RESOLVED &&
+	       hc_real.malloc != NULL;
+}
+
 static inline int ready(void)
 {
 	if (likely(atomic_load_explicit(&resolve_state, memory_order_acquire) == RESOLVED))
@@ -76,8 +88,7 @@ static inline int ready(void)
  * while tracing is on. */
 static inline int traced(const struct hc_tls *t)
 {
-	return !t->guard &&
-	       atomic_load_explicit(&hc_tracing, memory_order_relaxed) != HC_OFF;
+	return !t->guard && atomic_load_explicit(&hc_tracing, memory_order_relaxed) > HC_OFF;
 }
 
 int hc_hooks_traced(void)
@@ -109,7 +120,7 @@ __attribute__((noinline)) static void *own_malloc(size_t size)
 	return p ? p : hc_real.malloc(size);
 }
 
-EXPORT void *malloc(size_t size)
+void *hc_hook_malloc(size_t size)
 {
 	if (hc_sample_skip(size))
 		return hc_real.malloc(size);
@@ -133,7 +144,7 @@ __attribute__((noinline)) static void traced_free(void *p)
 	t->guard--;
 }
 
-EXPORT void free(void *p)
+void hc_hook_free(void *p)
 {
 	if (!p)
 		return;
@@ -154,7 +165,7 @@ EXPORT void free(void *p)
 	traced_free(p);
 }
 
-EXPORT void *calloc(size_t n, size_t size)
+void *hc_hook_calloc(size_t n, size_t size)
 {
 	if (unlikely(!ready())) {
 		size_t bytes;
@@ -226,17 +237,19 @@ static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t 
 	if (!want && !old_traced)
 		return hc_real.realloc(old, size);
 	t->guard++;
+	uint64_t old_size = old && unlikely(hc_config.dormant) ? hc_window_size(old) : 0;
 	uint64_t ts_free = old ? hc_stamp() : 0;
 	void *p = hc_real.realloc(old, size);
 	int e = errno;
 	if (p) {
 		if (old)
-			hc_record_realloc(old_traced ? old : NULL, p, size, ts_free, want, HC_CALLER());
+			hc_record_realloc(old_traced ? old : NULL, old_size, p, size, ts_free, want,
+					  HC_CALLER());
 		else if (want)
 			hc_record_alloc(p, size, HC_CALLER());
 	} else if (old && size == 0) {
-		if (old_traced)
-			hc_record_free(old, ts_free); /* glibc's realloc(p, 0) frees p */
+		if (old_traced) /* glibc's realloc(p, 0) frees p */
+			hc_record_free_sized(old, ts_free, old_size);
 	} else if (old_traced && hc_config.sample_bytes) {
 		hc_sampled_add(old); /* failed: old lives on */
 	}
@@ -245,7 +258,7 @@ static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t 
 	return p;
 }
 
-EXPORT void *realloc(void *old, size_t size)
+void *hc_hook_realloc(void *old, size_t size)
 {
 	return do_realloc(old, size);
 }

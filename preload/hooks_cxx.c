@@ -11,8 +11,6 @@
 
 #include "internal.h"
 
-#define EXPORT __attribute__((visibility("default")))
-
 /* Order of hc_real.cxx_new[] and hc_real.cxx_delete[]. */
 static const char *const new_names[8] = {
 	"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
@@ -66,14 +64,15 @@ static void *fallback_new(size_t size, size_t align, int nothrow)
 static const char nothrow_tag; /* std::nothrow is an empty tag: any address */
 
 #define NEW_HOOK(name, idx, twin, PARAMS, ARGS, TWIN_PARAMS, TWIN_ARGS, ALIGN, NOTHROW)   \
-	EXPORT void *name PARAMS                                                          \
+	void *hc_hook_##name PARAMS HC_HIDDEN;                                            \
+	void *hc_hook_##name PARAMS                                                       \
 	{                                                                                 \
 		hc_resolve();                                                             \
 		void *(*next) PARAMS = (void *(*) PARAMS)hc_real.cxx_new[idx];            \
 		if (!next)                                                                \
 			return fallback_new(size, ALIGN, NOTHROW);                        \
 		struct hc_tls *t = &hc_tls;                                               \
-		if (t->guard || atomic_load_explicit(&hc_tracing, memory_order_relaxed) == \
+		if (t->guard || atomic_load_explicit(&hc_tracing, memory_order_relaxed) <= \
 					HC_OFF ||                                         \
 		    !hc_sample_want(size))                                                \
 			return next ARGS;                                                 \
@@ -112,7 +111,8 @@ NEW_HOOK(_ZnamSt11align_val_tRKSt9nothrow_t, 7, 7, (size_t size, size_t al, NOTH
 	 (size, al, nt), ALIGNED_TWIN, (size, al, nt), al, 1)
 
 #define DELETE_HOOK(name, idx, PARAMS, ARGS)                                              \
-	EXPORT void name PARAMS                                                           \
+	void hc_hook_##name PARAMS HC_HIDDEN;                                             \
+	void hc_hook_##name PARAMS                                                        \
 	{                                                                                 \
 		if (!p)                                                                   \
 			return;                                                           \
@@ -123,7 +123,7 @@ NEW_HOOK(_ZnamSt11align_val_tRKSt9nothrow_t, 7, 7, (size_t size, size_t al, NOTH
 		hc_resolve();                                                             \
 		void (*next) PARAMS = (void (*) PARAMS)hc_real.cxx_delete[idx];           \
 		struct hc_tls *t = &hc_tls;                                               \
-		if (t->guard || atomic_load_explicit(&hc_tracing, memory_order_relaxed) == \
+		if (t->guard || atomic_load_explicit(&hc_tracing, memory_order_relaxed) <= \
 					HC_OFF ||                                         \
 		    !hc_free_traced(p)) {                                                 \
 			t->guard++;                                                       \

@@ -31,7 +31,7 @@ void hc_resolve_jemalloc(void)
 static inline int traced(void)
 {
 	return !hc_tls.guard &&
-	       atomic_load_explicit(&hc_tracing, memory_order_relaxed) != HC_OFF;
+	       atomic_load_explicit(&hc_tracing, memory_order_relaxed) > HC_OFF;
 }
 
 static size_t flag_align(int flags)
@@ -111,11 +111,13 @@ EXPORT void *rallocx(void *old, size_t size, int flags)
 	if (!want && !old_traced)
 		return raw_rallocx(old, size, flags);
 	hc_tls.guard++;
+	uint64_t old_size = unlikely(hc_config.dormant) ? hc_window_size(old) : 0;
 	uint64_t ts_free = hc_stamp();
 	void *p = raw_rallocx(old, size, flags);
 	if (p) {
 		int e = errno;
-		hc_record_realloc(old_traced ? old : NULL, p, size, ts_free, want, HC_CALLER());
+		hc_record_realloc(old_traced ? old : NULL, old_size, p, size, ts_free, want,
+				  HC_CALLER());
 		errno = e;
 	} else if (old_traced && hc_config.sample_bytes) {
 		hc_sampled_add(old);
@@ -140,7 +142,7 @@ EXPORT size_t xallocx(void *p, size_t size, size_t extra, int flags)
 			hc_sampled_add(p); /* not resized: still the sampled block */
 		if (r >= size) {
 			int e = errno;
-			hc_record_realloc(p, p, size, ts_free, 1, HC_CALLER());
+			hc_record_realloc(p, 0, p, size, ts_free, 1, HC_CALLER());
 			errno = e;
 		}
 		hc_tls.guard--;

@@ -36,6 +36,8 @@ struct hc_config {
 	int zstd_level;
 	int python;             /* walk Python frames when the process runs CPython */
 	char pymalloc[32];      /* PYTHONMALLOC as the process started ("": unset) */
+	int dormant;            /* record nothing until a window is switched on */
+	char control[512];      /* dormant mode's control directory */
 	char text[1024];        /* our HEAPCREEP_ variables, for the header */
 };
 extern struct hc_config hc_config HC_HIDDEN;
@@ -168,6 +170,8 @@ extern struct hc_real hc_real HC_HIDDEN;
 
 /* Resolves hc_real once (idempotent, thread-safe). */
 void hc_resolve(void) HC_HIDDEN;
+/* Whether hc_real is resolved (and found the next allocator). */
+int hc_resolved(void) HC_HIDDEN;
 /* Whether hc_real is resolved (resolving it if not, unless this thread is
  * resolving it now) and the calling thread's calls are recorded: not from
  * inside the shim, and only while tracing is on. */
@@ -554,11 +558,18 @@ static inline int hc_free_traced(void *p)
 
 /* from: HC_CALLER() in the hook. */
 void hc_record_alloc(void *p, size_t size, const struct hc_frame *from) HC_HIDDEN;
+/* Before the real free: in a window, the block's size goes with the event
+ * (a block from before the window is an unknown free of so many bytes). */
 void hc_record_free(void *p, uint64_t ts) HC_HIDDEN;
+/* The same with its size known (0: unknown), for a free already done. */
+void hc_record_free_sized(void *p, uint64_t ts, uint64_t size) HC_HIDDEN;
+/* In a window (dormant mode), p's usable size; else 0. */
+uint64_t hc_window_size(void *p) HC_HIDDEN;
 /* old: NULL when its free is not recorded (sampled mode, unsampled block);
- * want: whether the new block is recorded (hc_sample_want). */
-void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free, int want,
-		       const struct hc_frame *from) HC_HIDDEN;
+ * old_size: hc_window_size(old) before the real call; want: whether the
+ * new block is recorded (hc_sample_want). */
+void hc_record_realloc(void *old, uint64_t old_size, void *p, size_t size, uint64_t ts_free,
+		       int want, const struct hc_frame *from) HC_HIDDEN;
 void hc_record_exit(int how) HC_HIDDEN;
 /* Anonymous mappings (hooks_mmap.c): a new one (its stack from `from`),
  * one unmapped (ts: before the real munmap), one moved or resized. */
@@ -575,10 +586,21 @@ void hc_record_exec(const char *path) HC_HIDDEN;
 
 /* HC_PENDING: events are recorded into the rings but the collector has not
  * started yet (before the constructor ran, or in a fork child until its first
- * event). */
-enum { HC_OFF = 0, HC_ON = 1, HC_PENDING = 2 };
+ * event). HC_DORMANT: dormant mode between windows; nothing is recorded.
+ * HC_WAKE: dormant, and the next hook call starts (or resumes after a fork)
+ * the collector that watches for a window; it records nothing. The hooks
+ * go to the recording path for states above HC_OFF. */
+enum { HC_DORMANT = -1, HC_OFF = 0, HC_ON = 1, HC_PENDING = 2, HC_WAKE = 3 };
 /* Whether events are recorded. Read on every hook call (relaxed). */
 extern _Atomic int hc_tracing HC_HIDDEN;
+/* Sets hc_tracing and, with it, hc_pass. */
+void hc_tracing_set(int state) HC_HIDDEN;
+/* Whether the state records events (ON, or PENDING: into the rings). */
+static inline int hc_recording(void)
+{
+	int s = atomic_load_explicit(&hc_tracing, memory_order_relaxed);
+	return s == HC_ON || s == HC_PENDING;
+}
 /* Whether the collector thread runs; it starts lazily after a fork. */
 extern _Atomic int hc_collector_running HC_HIDDEN;
 extern pid_t hc_pid HC_HIDDEN;
@@ -613,12 +635,52 @@ void hc_collector_prefork(void) HC_HIDDEN;
 void hc_collector_postfork_parent(void) HC_HIDDEN;
 void hc_collector_postfork_child(void) HC_HIDDEN;
 
+/* --- passthru.c: the exported entry points' first instructions ---------- */
+
+/* 1 while every call goes straight to the next allocator: the shim is
+ * resolved and records nothing (tracing off, or dormant between windows).
+ * The entry points test it first and jump (passthru.c); blocks of the own
+ * heap still go to it. Set through hc_tracing_set. */
+extern _Atomic unsigned char hc_pass HC_HIDDEN;
+
+/* --- keep.c: what a dormant process's collector keeps between windows --- */
+
+/* 0, or -1 when out of memory (the next window then misses the stack). */
+int hc_keep_stack(uint64_t hash, const uint64_t *frames, unsigned n) HC_HIDDEN;
+const uint64_t *hc_kept_stack(uint64_t hash, unsigned *n) HC_HIDDEN;
+/* A CODE event (its words as in the ring), by code id. */
+int hc_keep_code(uint64_t id, const uint64_t *event) HC_HIDDEN;
+const uint64_t *hc_kept_code(uint64_t id) HC_HIDDEN;
+
+/* --- control.c: dormant mode's control files ----------------------------- */
+
+struct hc_control_req {
+	unsigned long long id;
+	int on;
+	uint64_t duration_ns;   /* 0: until switched off */
+	char output[4096];      /* "": the default */
+};
+enum { HC_CONTROL_DORMANT, HC_CONTROL_ON, HC_CONTROL_ERROR };
+/* The control directory checked (created if missing); -1 after one line on
+ * stderr: the process stays dormant and cannot be switched on. */
+int hc_control_init(void) HC_HIDDEN;
+/* 1 when a new request was read into req. */
+int hc_control_poll(struct hc_control_req *req) HC_HIDDEN;
+/* The answer the CLI waits for: the state, the request it follows, the
+ * trace (the window's, or the last one's), an error message or "". */
+void hc_control_status(int state, unsigned long long id, const char *trace,
+		       const char *error) HC_HIDDEN;
+/* At exit: the request and the status go. */
+void hc_control_remove(void) HC_HIDDEN;
+
 /* --- procinfo.c: facts about the process, read by the collector --------- */
 
 uint64_t hc_proc_rss(void) HC_HIDDEN;
 /* The process's thread count (/proc/self/stat's 20th field); -1 unknown. */
 int hc_proc_threads(void) HC_HIDDEN;
 uint64_t hc_proc_cgroup_limit(void) HC_HIDDEN;
+/* When the process started, CLOCK_REALTIME in ns (0: unknown). */
+uint64_t hc_proc_start_realtime(void) HC_HIDDEN;
 /* Reads a whole small /proc file into buf; returns bytes or -1. */
 ssize_t hc_proc_read(const char *path, char *buf, size_t cap) HC_HIDDEN;
 /* Reads the GNU build-id note of an ELF file; returns its length or 0. */

@@ -57,7 +57,8 @@ __attribute__((constructor)) static void heapcreep_init(void)
 	sigset_t saved;
 	hc_own_enter(&saved); /* what libc allocates for us here is not the program's */
 	if (hc_config_load()) {
-		atomic_store(&hc_tracing, HC_OFF);
+		hc_resolve();
+		hc_tracing_set(HC_OFF);
 		goto out;
 	}
 	hc_resolve();
@@ -66,7 +67,7 @@ __attribute__((constructor)) static void heapcreep_init(void)
 	hc_config_loaded = 1;
 	if (pthread_atfork(prefork, postfork_parent, postfork_child)) {
 		hc_log("cannot register fork handlers; tracing off");
-		atomic_store(&hc_tracing, HC_OFF);
+		hc_tracing_set(HC_OFF);
 		goto out;
 	}
 	hc_own_leave(&saved);
@@ -92,7 +93,7 @@ static main_fn real_main;
 static int main_wrapper(int argc, char **argv, char **envp)
 {
 	int rc = real_main(argc, argv, envp);
-	if (atomic_load_explicit(&hc_tracing, memory_order_relaxed) != HC_OFF && owner())
+	if (hc_recording() && owner())
 		hc_record_exit(HC_EXIT_MAIN);
 	return rc;
 }
@@ -113,7 +114,7 @@ EXPORT void exit(int status)
 	static exit_fn next;
 	if (!next)
 		next = (exit_fn)next_sym("exit");
-	if (atomic_load_explicit(&hc_tracing, memory_order_relaxed) != HC_OFF && owner())
+	if (hc_recording() && owner())
 		hc_record_exit(HC_EXIT_CALL);
 	next(status);
 }
@@ -140,7 +141,7 @@ static void before_exec(const char *path)
 	if (!owner())
 		return; /* a vfork child: the trace is the parent's */
 	hc_collector_unpause();
-	if (atomic_load_explicit(&hc_collector_running, memory_order_relaxed)) {
+	if (hc_recording() && atomic_load_explicit(&hc_collector_running, memory_order_relaxed)) {
 		int e = errno;
 		hc_record_exec(path);
 		errno = e;

@@ -44,15 +44,35 @@ uint64_t hc_proc_rss(void)
 	return resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* /proc/self/stat's field n (from 1), or NULL. */
+static const char *stat_field(char *buf, size_t cap, int n)
+{
+	if (hc_proc_read("/proc/self/stat", buf, cap) <= 0)
+		return NULL;
+	char *p = strrchr(buf, ')'); /* the command may hold spaces and ')' */
+	for (int field = 2; field < n && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? p + 1 : NULL;
+}
+
 int hc_proc_threads(void)
 {
 	char buf[1024];
-	if (hc_proc_read("/proc/self/stat", buf, sizeof(buf)) <= 0)
-		return -1;
-	char *p = strrchr(buf, ')'); /* the command may hold spaces and ')' */
-	for (int field = 2; field < 20 && p; field++)
-		p = strchr(p + 1, ' ');
-	return p ? atoi(p + 1) : -1;
+	const char *f = stat_field(buf, sizeof(buf), 20);
+	return f ? atoi(f) : -1;
+}
+
+uint64_t hc_proc_start_realtime(void)
+{
+	char buf[1024];
+	const char *f = stat_field(buf, sizeof(buf), 22); /* starttime, ticks since boot */
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t boot = hc_clock_ns(CLOCK_BOOTTIME), real = hc_clock_ns(CLOCK_REALTIME);
+	if (!f || hz <= 0 || !boot || !real)
+		return 0;
+	uint64_t since_boot = strtoull(f, NULL, 10) * (1000000000ull / (uint64_t)hz);
+	uint64_t age = boot > since_boot ? boot - since_boot : 0;
+	return real > age ? real - age : 0;
 }
 
 /* "max" or a number of bytes; 0 for none or unreadable. */

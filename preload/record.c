@@ -25,10 +25,18 @@ uint64_t hc_record_lost_no_ring(void)
 	return atomic_load_explicit(&lost_no_ring, memory_order_relaxed);
 }
 
-static inline void maybe_start(void)
+/* Whether to record the call: while tracing is on, and while PENDING (the
+ * collector is started or resumed; events wait in the rings). In HC_WAKE the
+ * dormant collector is started or resumed and nothing is recorded; a window
+ * that closed since the hook looked records nothing more. */
+static inline int recording(void)
 {
-	if (unlikely(atomic_load_explicit(&hc_tracing, memory_order_relaxed) == HC_PENDING))
+	int s = atomic_load_explicit(&hc_tracing, memory_order_relaxed);
+	if (likely(s == HC_ON))
+		return 1;
+	if (s == HC_PENDING || s == HC_WAKE)
 		hc_collector_poke();
+	return s == HC_PENDING;
 }
 
 /* xorshift64*, seeded per thread; only used in sampled mode. */
@@ -142,7 +150,9 @@ static inline __attribute__((always_inline)) void record_alloc_at(void *old, voi
 	if (unlikely(atomic_load_explicit(&hc_py_on, memory_order_acquire)))
 		n = with_python(r, frames, n, &h, &stack);
 	push_stack(r, stack, n, h);
-	unsigned words = old ? (as == AS_MAPPING ? 8 : 7) : 5;
+	/* a block's old size (a window's realloc) rides where a mapping's
+	 * old length does */
+	unsigned words = old ? (as == AS_MAPPING || old_len ? 8 : 7) : 5;
 	uint64_t *e = hc_ring_reserve(r, words);
 	if (e) {
 		uint64_t *f = e + 1;
@@ -157,7 +167,7 @@ static inline __attribute__((always_inline)) void record_alloc_at(void *old, voi
 			*f++ = ts_free;
 		*f++ = ts;
 		*f++ = h;
-		if (old && as == AS_MAPPING)
+		if (words == 8)
 			*f = old_len;
 		hc_ring_commit(r, words);
 	}
@@ -169,44 +179,62 @@ static inline __attribute__((always_inline)) void record_alloc_at(void *old, voi
 void hc_record_alloc(void *p, size_t size, const struct hc_frame *from)
 {
 	uint64_t ts = hc_stamp(); /* after the real allocator returned p */
-	maybe_start();
+	if (!recording())
+		return;
 	record_alloc_at(NULL, p, size, 0, ts, from, AS_BLOCK, 0);
 }
 
-void hc_record_free(void *p, uint64_t ts)
+void hc_record_free_sized(void *p, uint64_t ts, uint64_t size)
 {
-	maybe_start();
+	if (!recording())
+		return;
 	struct hc_ring *r = ring_or_count();
 	if (!r)
 		return;
-	uint64_t *e = hc_ring_reserve(r, 3);
+	unsigned words = size ? 4 : 3;
+	uint64_t *e = hc_ring_reserve(r, words);
 	if (e) {
-		e[0] = HC_EV_HDR(HC_EV_FREE, 3, 0);
+		e[0] = HC_EV_HDR(HC_EV_FREE, words, 0);
 		e[1] = (uint64_t)p;
 		e[2] = ts;
-		hc_ring_commit(r, 3);
+		if (size)
+			e[3] = size;
+		hc_ring_commit(r, words);
 	}
 	hc_thread_return_borrowed(r);
 }
 
-void hc_record_realloc(void *old, void *p, size_t size, uint64_t ts_free, int want,
-		       const struct hc_frame *from)
+uint64_t hc_window_size(void *p)
+{
+	return hc_config.dormant && hc_real.malloc_usable_size ? hc_real.malloc_usable_size(p)
+							       : 0;
+}
+
+void hc_record_free(void *p, uint64_t ts)
+{
+	hc_record_free_sized(p, ts, unlikely(hc_config.dormant) ? hc_window_size(p) : 0);
+}
+
+void hc_record_realloc(void *old, uint64_t old_size, void *p, size_t size, uint64_t ts_free,
+		       int want, const struct hc_frame *from)
 {
 	uint64_t ts = hc_stamp();
-	maybe_start();
+	if (!recording())
+		return;
 	if (!want) {
 		if (old)
-			hc_record_free(old, ts_free);
+			hc_record_free_sized(old, ts_free, old_size);
 		return;
 	}
 	/* old NULL: it was not sampled, only the new block counts */
-	record_alloc_at(old, p, size, ts_free, ts, from, AS_BLOCK, 0);
+	record_alloc_at(old, p, size, ts_free, ts, from, AS_BLOCK, old_size);
 }
 
 void hc_record_map(void *p, size_t len, const struct hc_frame *from)
 {
 	uint64_t ts = hc_stamp(); /* after the kernel mapped p */
-	maybe_start();
+	if (!recording())
+		return;
 	record_alloc_at(NULL, p, len, 0, ts, from, AS_MAPPING, 0);
 }
 
@@ -214,13 +242,15 @@ void hc_record_remap(void *old, size_t old_len, void *p, size_t len, uint64_t ts
 		     const struct hc_frame *from)
 {
 	uint64_t ts = hc_stamp();
-	maybe_start();
+	if (!recording())
+		return;
 	record_alloc_at(old, p, len, ts_free, ts, from, AS_MAPPING, old_len);
 }
 
 void hc_record_unmap(void *p, size_t len, uint64_t ts)
 {
-	maybe_start();
+	if (!recording())
+		return;
 	struct hc_ring *r = ring_or_count();
 	if (!r)
 		return;

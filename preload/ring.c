@@ -64,8 +64,8 @@ static int wait_for_room(struct hc_ring *r, uint64_t head, uint64_t need)
 	}
 	atomic_fetch_add_explicit(&r->waits, 1, memory_order_relaxed);
 	for (int i = 0;; i++) {
-		if (atomic_load_explicit(&hc_tracing, memory_order_relaxed) == HC_OFF)
-			return -1;
+		if (atomic_load_explicit(&hc_tracing, memory_order_relaxed) <= HC_OFF)
+			return -1; /* off, or a window closed: nothing more to record */
 		if (!atomic_load_explicit(&hc_collector_running, memory_order_acquire)) {
 			hc_collector_start(); /* no-op until the configuration is read */
 			if (!atomic_load_explicit(&hc_collector_running, memory_order_acquire))

@@ -39,7 +39,9 @@ enum hc_record {
 	 * page_size, cgroup_limit_bytes (0: none), flags (HC_HDR_*),
 	 * sample_bytes (0: every allocation), promotion_ns, interval_ns,
 	 * exe str, cmdline str (arguments separated by NUL), exe_build_id str,
-	 * config str ("NAME=value\n" lines of our own HEAPCREEP_ variables) */
+	 * config str ("NAME=value\n" lines of our own HEAPCREEP_ variables),
+	 * process_start_realtime_ns (0: unknown), window (0: traced from the
+	 * start; n: the n-th window of a dormant process, HC_HDR_WINDOW) */
 	HC_REC_HEADER = 1,
 	/* ts, count, then count × (start, end, file_offset, path str, build_id str).
 	 * Replaces the previous module map as a whole. */
@@ -59,7 +61,9 @@ enum hc_record {
 	HC_REC_FREE = 6,
 	/* ts, rss_bytes, heap_live_bytes, heap_live_blocks, heap_peak_bytes,
 	 * total_allocs, total_frees, total_bytes_allocated, events,
-	 * lost_events, ring_waits, unknown_frees, shim_bytes.
+	 * lost_events, ring_waits, unknown_frees, shim_bytes, collector_cpu_ns,
+	 * process_cpu_ns, mapped_live_bytes, unknown_free_bytes (in windows:
+	 * the bytes of the unknown frees, where the allocator could tell).
 	 * All cumulative since the start except rss and the live figures.
 	 * lost_events counts events the shim could not record (never silent);
 	 * unknown_frees counts frees of blocks the trace never saw allocated
@@ -146,6 +150,9 @@ enum hc_code_flags {
 enum hc_header_flags {
 	HC_HDR_SAMPLED = 1u << 0,
 	HC_HDR_FORK_CHILD = 1u << 1,  /* this process was forked from a traced one */
+	/* A window of a dormant process's life (heapcreep on/off): time zero is
+	 * the window's start; blocks allocated before it are unknown. */
+	HC_HDR_WINDOW = 1u << 2,
 };
 
 enum hc_exit_how {
@@ -158,6 +165,7 @@ enum hc_end_reason {
 	HC_END_EXEC = 1,      /* the process image was replaced by execve */
 	HC_END_STOPPED = 2,   /* tracing stopped early; a NOTE says why */
 	HC_END_SIGNAL = 3,    /* a fatal signal (its number follows) ended the process */
+	HC_END_WINDOW = 4,    /* the window was switched off (or its duration ran out) */
 };
 
 enum hc_note_level {

@@ -198,6 +198,7 @@ static const char golden_complete[] =
 	"    \"duration_s\": 1.900000001,\n"
 	"    \"lost_events\": 4,\n"
 	"    \"unknown_frees\": 1,\n"
+	"    \"window\": null,\n"
 	"    \"sample_bytes\": 0,\n"
 	"    \"exit_began_s\": 1.800000000,\n"
 	"    \"stopped_at_offset\": null,\n"
