@@ -96,6 +96,30 @@ is "$?" 2 "on a process without the shim: exit 2"
 grep -q "does not run under heapcreep" init.err
 ok $? "saying so"
 
+# Bad configuration: one line, the program runs untouched.
+HEAPCREEP_DORMANT=2 LD_PRELOAD="$LIB" "$PROG/phases" 0.2 9 9 >/dev/null 2>bad.err
+is "$?" 0 "HEAPCREEP_DORMANT=2: the program runs, exit 0"
+is "$(cat bad.err)" "heapcreep: bad HEAPCREEP_DORMANT '2': expected 1 (record nothing until switched on) or 0; tracing off" \
+	"one line on stderr"
+
+# CPython 3.12+ warns at os.fork() in a process with threads: a dormant one
+# has none of the shim's, so nothing is printed.
+py=$(ls "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/3.1[23].*/bin/python3.1[23] \
+	2>/dev/null | head -n 1)
+if [ -n "$py" ]; then
+	LD_PRELOAD="$LIB" HEAPCREEP_DORMANT=1 "$py" -c '
+import os, threading
+pid = os.fork()
+if pid == 0:
+    os._exit(0)
+os.waitpid(pid, 0)
+print(threading.active_count(), len(os.listdir("/proc/self/task")))' >pyfork.out 2>pyfork.err
+	is "$(cat pyfork.out) $(wc -c <pyfork.err)" "1 1 0" \
+		"dormant $(basename "$py"): one thread, os.fork() prints nothing"
+else
+	skip "dormant CPython 3.12+: os.fork() prints nothing" "no pyenv 3.12 or 3.13 here"
+fi
+
 # Another mount namespace (a container's): its /tmp is its own; root on the
 # host reaches it through /proc/PID/root and copies the trace out.
 if unshare -m true 2>/dev/null; then

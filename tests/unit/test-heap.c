@@ -1227,6 +1227,21 @@ static void test_unknown_free(void)
 	hc_heap_settle(&h);
 	ok(h.unknown_frees == 3 && h.live_blocks == 0 && h.total_frees == 2 && !h.nretired,
 	   "  which their own frees still take");
+	is_int((int64_t)h.unknown_free_bytes, 0, "  sizes unknown: no unknown bytes");
+	hc_heap_release(&h);
+
+	/* In a window the hook says each freed block's size: unknown frees
+	 * count their bytes, known ones none, applied now or a round late. */
+	heap_new(&h, 0);
+	hc_heap_alloc(&h, P, 100, 10, 0);
+	hc_heap_free_sized(&h, Q, 20, 48, 0);      /* from before: a round late */
+	hc_heap_free_sized(&h, Q + 64, 21, 4000, 1); /* from before: at once */
+	hc_heap_free_sized(&h, P, 30, 112, 0);     /* known: its size is the block's */
+	hc_heap_round(&h);
+	hc_heap_settle(&h);
+	ok(h.unknown_frees == 2 && h.unknown_free_bytes == 4048 && h.total_frees == 1 &&
+	   h.live_blocks == 0 && h.live_bytes == 0,
+	   "sized frees: 2 unknown of 4048 bytes, the known one takes its block");
 	hc_heap_release(&h);
 }
 
