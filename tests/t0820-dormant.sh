@@ -120,11 +120,15 @@ else
 	skip "dormant CPython 3.12+: os.fork() prints nothing" "no pyenv 3.12 or 3.13 here"
 fi
 
-# Another mount namespace (a container's): its /tmp is its own; root on the
-# host reaches it through /proc/PID/root and copies the trace out.
+# Another mount namespace (a container's): its control directory is its own
+# (a tmpfs over the host's, which the build under test may live beside in
+# /tmp); root on the host reaches it through /proc/PID/root and copies the
+# trace out.
 if unshare -m true 2>/dev/null; then
+	mkdir -p "$ctl" && chmod 700 "$ctl"
 	LD_PRELOAD="$LIB" HEAPCREEP_DORMANT=1 unshare -m sh -c \
-		'mount -t tmpfs none /tmp && exec "$0" 30 0 30' "$PROG/phases" >ns.out &
+		'mount -t tmpfs -o mode=0700 none "$1" && exec "$0" 30 0 30' "$PROG/phases" "$ctl" \
+		>ns.out &
 	ns=$!
 	for _ in $(seq 100); do grep -q usable ns.out 2>/dev/null && break; sleep 0.05; done
 	"$HC" on --duration 13s -o ns.hct "$ns" >ns.on 2>ns.err
@@ -132,7 +136,7 @@ if unshare -m true 2>/dev/null; then
 	grep -q "^window of process $ns on: /proc/$ns/root/tmp/heapcreep-$(id -u)/$ns.w1.hct$" ns.on
 	ok $? "the trace inside it, named from the host"
 	[ ! -e "$ctl/$ns.w1.hct" ]
-	ok $? "not in the host's /tmp"
+	ok $? "not in the host's control directory"
 	"$HC" report -f json ns.hct >ns.json
 	is "$(jget ns.json '"\(.verdict) \(.sites[0].frames[0].function)"')" "leak leak_site" \
 		"copied out as ns.hct: the leak found"
@@ -140,7 +144,7 @@ if unshare -m true 2>/dev/null; then
 	wait "$ns" 2>/dev/null
 else
 	for what in "another mount namespace: on --duration" "the trace inside it" \
-		"not in the host's /tmp" "copied out: the leak found"; do
+		"not in the host's control directory" "copied out: the leak found"; do
 		skip "$what" "unshare -m is not allowed here"
 	done
 fi
