@@ -184,7 +184,8 @@ void hc_record_alloc(void *p, size_t size, const struct hc_frame *from)
 	record_alloc_at(NULL, p, size, 0, ts, from, AS_BLOCK, 0);
 }
 
-void hc_record_free_sized(void *p, uint64_t ts, uint64_t size)
+static inline __attribute__((always_inline)) void record_free(void *p, uint64_t ts,
+								uint64_t size)
 {
 	if (!recording())
 		return;
@@ -204,6 +205,11 @@ void hc_record_free_sized(void *p, uint64_t ts, uint64_t size)
 	hc_thread_return_borrowed(r);
 }
 
+void hc_record_free_sized(void *p, uint64_t ts, uint64_t size)
+{
+	record_free(p, ts, size);
+}
+
 uint64_t hc_window_size(void *p)
 {
 	return hc_config.dormant && hc_real.malloc_usable_size ? hc_real.malloc_usable_size(p)
@@ -212,7 +218,10 @@ uint64_t hc_window_size(void *p)
 
 void hc_record_free(void *p, uint64_t ts)
 {
-	hc_record_free_sized(p, ts, unlikely(hc_config.dormant) ? hc_window_size(p) : 0);
+	if (unlikely(hc_config.dormant))
+		record_free(p, ts, hc_window_size(p));
+	else
+		record_free(p, ts, 0);
 }
 
 void hc_record_realloc(void *old, uint64_t old_size, void *p, size_t size, uint64_t ts_free,
