@@ -557,38 +557,6 @@ static int wait_child(const struct hc_run_opts *o, struct live_link *l)
 	}
 }
 
-/* run --dormant: the command starts with the shim loaded and recording
- * nothing; `heapcreep on PID` starts a window, each its own trace. */
-static int run_dormant(struct hc_run_opts *o, char **cmd, const char *shim, const char *alloc)
-{
-	struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward}, old_int,
-			 old_quit;
-	sigaction(SIGINT, &ign, &old_int);
-	sigaction(SIGQUIT, &ign, &old_quit);
-	int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH, SIGCONT};
-	fflush(NULL);
-	child = fork();
-	if (child < 0) {
-		hc_err("run: cannot fork: %s", strerror(errno));
-		return HC_EXIT_USAGE;
-	}
-	if (child == 0)
-		exec_child(cmd, o, shim, alloc, NULL);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaction(forwarded[i], &fwd, NULL);
-	if (!o->quiet)
-		fprintf(stderr,
-			HC_PROG ": pid %d runs dormant: 'heapcreep on %d' starts a tracing window\n",
-			(int)child, (int)child);
-	struct live_link none = {.pid = child};
-	o->status = wait_child(o, &none);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		signal(forwarded[i], SIG_DFL);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
-	return 0;
-}
-
 int hc_run(struct hc_run_opts *o, char **cmd)
 {
 	char shim[PATH_MAX], alloc[PATH_MAX], out_dir[PATH_MAX], tmp[PATH_MAX + 32];
@@ -607,12 +575,12 @@ int hc_run(struct hc_run_opts *o, char **cmd)
 	 * unusable output directory costs the trace, never the run. */
 	char rel_dir[PATH_MAX];
 	dir_of(o->out ? o->out : "./x", rel_dir, sizeof(rel_dir));
-	if (o->dormant)
-		return run_dormant(o, cmd, shim, o->allocator ? alloc : NULL);
-	int tracing = realpath(rel_dir, out_dir) &&
+	/* --dormant: the shim loaded, recording nothing until `heapcreep
+	 * on PID`; each window writes a trace of its own, not placed here. */
+	int tracing = !o->dormant && realpath(rel_dir, out_dir) &&
 		      !pathf(tmp, sizeof(tmp), "%s/.heapcreep-run.XXXXXX", out_dir) &&
 		      mkdtemp(tmp) != NULL;
-	if (!tracing)
+	if (!tracing && !o->dormant)
 		hc_err("cannot write traces in '%s': %s; running without tracing", rel_dir,
 		       strerror(errno));
 
@@ -634,6 +602,8 @@ int hc_run(struct hc_run_opts *o, char **cmd)
 	if (child == 0) {
 		if (o->duration_s > 0)
 			setpgid(0, 0); /* soak stops the whole tree it started */
+		if (o->dormant)
+			exec_child(cmd, o, shim, o->allocator ? alloc : NULL, NULL);
 		if (!tracing) {
 			signal(SIGINT, SIG_DFL);
 			signal(SIGQUIT, SIG_DFL);
@@ -647,6 +617,10 @@ int hc_run(struct hc_run_opts *o, char **cmd)
 		setpgid(child, child); /* whichever of the two runs first */
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &fwd, NULL);
+	if (o->dormant && !o->quiet)
+		fprintf(stderr,
+			HC_PROG ": pid %d runs dormant: 'heapcreep on %d' starts a tracing window\n",
+			(int)child, (int)child);
 	struct live_link link = {.pid = child};
 	if (tracing) {
 		const char *slash = strrchr(tmp, '/');
