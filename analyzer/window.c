@@ -160,7 +160,7 @@ static int peek_state(const struct target *t, int32_t *state)
 	return process_vm_readv(t->pid, &local, 1, &remote, 1, 0) == 4 ? 0 : -1;
 }
 
-/* From /proc/PID/environ: HEAPCREEP_CONTROL, and whether it is dormant. */
+/* From /proc/PID/environ: HEAPCREEP_CONTROL, or "". */
 static void environ_of(const struct target *t, char *control, size_t cap)
 {
 	char path[64], *buf = malloc(1 << 20);

@@ -607,10 +607,16 @@ static inline uint32_t site_of(uint64_t hash)
 }
 
 /* Whether an event stamped ts belongs to the open window (always, outside
- * dormant mode); one of a window that closed is counted. */
+ * dormant mode). */
+static inline int within(uint64_t ts)
+{
+	return ts >= C.win_lo && ts <= C.win_hi;
+}
+
+/* The same, counting one of a window that closed. */
 static inline int in_window(uint64_t ts)
 {
-	if (likely(ts >= C.win_lo && ts <= C.win_hi))
+	if (likely(within(ts)))
 		return 1;
 	if (ts < C.win_lo)
 		C.late++;
@@ -675,9 +681,9 @@ static void process(const uint64_t *e, int now)
 		if (in_window(e[4]) && in_window(e[5])) {
 			hc_mapped_remap(&C.mapped, h, e[1], e[7], e[2], e[3], e[4], e[5],
 					site_of(e[6]), now);
-		} else if (e[4] >= C.win_lo && e[4] <= C.win_hi) {
+		} else if (within(e[4])) {
 			hc_mapped_unmap(&C.mapped, h, e[1], e[7], e[4], now); /* moved after the close */
-		} else if (e[5] >= C.win_lo && e[5] <= C.win_hi) {
+		} else if (within(e[5])) {
 			hc_mapped_map(&C.mapped, h, e[2], e[3], e[5], site_of(e[6]));
 		}
 		return;
@@ -925,6 +931,38 @@ static void snapshot(void)
 
 /* --- the trace and its windows ----------------------------------------- */
 
+/* The END record: reason HC_END_*, and the signal's number for a fatal one. */
+static void write_end(uint64_t ts, unsigned reason, int sig)
+{
+	hc_rec_begin(&C.w, HC_REC_END);
+	hc_rec_u(&C.w, rel(ts));
+	hc_rec_u(&C.w, reason);
+	if (reason == HC_END_SIGNAL)
+		hc_rec_u(&C.w, (uint64_t)sig);
+	hc_rec_end(&C.w);
+}
+
+/* After the last drain: every pending free applied, the modules the stacks
+ * met written, the last snapshot. */
+static void settle_and_snapshot(void)
+{
+	hc_heap_settle(&C.heap);
+	hc_mapped_settle(&C.mapped, &C.heap);
+	if (C.rescan)
+		scan_modules(); /* before the trace ends: frames must map to modules */
+	snapshot();
+}
+
+/* A new trace's counters: nothing of the last one is carried over. */
+static void trace_counters_reset(void)
+{
+	C.events = C.corrupt_events = C.snapshots = C.last_block_written = 0;
+	C.mods_sig = 0;
+	C.python_written = 0;
+	C.exec_pending = 0;
+	memset(C.lost_noted, 0, sizeof(C.lost_noted));
+}
+
 /* Ends the trace: what is in the writer is flushed, the file closed; in a
  * dormant process the window's tables go (the next window starts afresh). */
 static void end_trace(void)
@@ -951,10 +989,7 @@ static int stop_tracing(const char *why, int err)
 	/* Try to leave the reason in the trace, if it still takes writes. */
 	hc_writer_recover(&C.w);
 	note(HC_NOTE_ERROR, msg);
-	hc_rec_begin(&C.w, HC_REC_END);
-	hc_rec_u(&C.w, rel(hc_stamp()));
-	hc_rec_u(&C.w, HC_END_STOPPED);
-	hc_rec_end(&C.w);
+	write_end(hc_stamp(), HC_END_STOPPED, 0);
 	hc_writer_flush(&C.w);
 	/* Not one chunk made it (no memory for the writer's buffers, say): a
 	 * file with no record in it would only say "empty" or "incomplete"
@@ -1019,11 +1054,7 @@ static void open_window(const struct hc_control_req *req)
 		C.late = 0; /* recorded before the constructor knew the process dormant */
 	hc_fmt(C.window_output, sizeof(C.window_output), "%s", req->output);
 	C.windows++;
-	C.events = C.corrupt_events = C.snapshots = C.last_block_written = 0;
-	C.mods_sig = 0;
-	C.python_written = 0;
-	C.exec_pending = 0;
-	memset(C.lost_noted, 0, sizeof(C.lost_noted));
+	trace_counters_reset();
 	if (C.codes_words)
 		memset(C.codes_written, 0, C.codes_words * 8);
 	uint64_t base[LOST_CAUSES], waits;
@@ -1082,15 +1113,8 @@ static void close_window(void)
 		nanosleep(&ts, NULL);
 	} while (hc_now() < until);
 	drain_all();
-	hc_heap_settle(&C.heap);
-	hc_mapped_settle(&C.mapped, &C.heap);
-	if (C.rescan)
-		scan_modules();
-	snapshot();
-	hc_rec_begin(&C.w, HC_REC_END);
-	hc_rec_u(&C.w, rel(C.win_hi));
-	hc_rec_u(&C.w, HC_END_WINDOW);
-	hc_rec_end(&C.w);
+	settle_and_snapshot();
+	write_end(C.win_hi, HC_END_WINDOW, 0);
 	int rc = hc_writer_flush(&C.w);
 	if (rc) {
 		stop_tracing("cannot write trace", rc);
@@ -1150,12 +1174,8 @@ static int serve_flush(void)
 		hc_heap_round(&C.heap);
 		hc_mapped_round(&C.mapped, &C.heap);
 	}
-	hc_heap_settle(&C.heap);
-	hc_mapped_settle(&C.mapped, &C.heap);
-	if (C.rescan)
-		scan_modules(); /* before the trace ends: frames must map to modules */
 	uint64_t now = hc_now();
-	snapshot();
+	settle_and_snapshot();
 	if (C.exec_pending) {
 		hc_rec_begin(&C.w, HC_REC_EXEC);
 		hc_rec_u(&C.w, rel(C.exec_ts));
@@ -1163,13 +1183,8 @@ static int serve_flush(void)
 		hc_rec_end(&C.w);
 	}
 	if (final || C.exec_pending) {
-		hc_rec_begin(&C.w, HC_REC_END);
-		hc_rec_u(&C.w, rel(hc_stamp()));
 		int sig = atomic_load(&C.fatal_signal);
-		hc_rec_u(&C.w, !final ? HC_END_EXEC : sig ? HC_END_SIGNAL : HC_END_EXIT);
-		if (final && sig)
-			hc_rec_u(&C.w, (uint64_t)sig);
-		hc_rec_end(&C.w);
+		write_end(hc_stamp(), !final ? HC_END_EXEC : sig ? HC_END_SIGNAL : HC_END_EXIT, sig);
 	}
 	C.exec_pending = 0;
 	int rc = hc_writer_flush(&C.w);
@@ -1338,8 +1353,10 @@ static void resume(int now_or_never)
 		atomic_store(&hc_collector_running, 0);
 		if (C.fd >= 0)
 			stop_tracing("cannot start the collector thread again for", -rc);
-		hc_log("cannot start the collector thread again: %s; tracing off", errstr(rc));
-		hc_tracing_set(HC_OFF);
+		else
+			hc_log("cannot start the collector thread again: %s; tracing off",
+			       errstr(rc));
+		hc_tracing_set(HC_OFF); /* no collector: dormant or not, nothing can record */
 	}
 	atomic_store(&C.paused, PAUSE_NO);
 	hc_own_leave(&saved);
@@ -1542,14 +1559,11 @@ void hc_collector_postfork_child(void)
 	}
 	C.fd = -1;
 	C.fork_locked = 0;
-	C.events = C.corrupt_events = C.snapshots = C.last_block_written = 0;
-	C.mods_sig = 0;
+	trace_counters_reset();
 	C.nmods = 0;
-	C.python_written = 0;
 	C.py_unknown_noted = 0;
 	atomic_store(&hc_py_unknown_code, 0);
 	hc_py_postfork_child();
-	C.exec_pending = 0;
 	atomic_store(&C.flush_req, 0);
 	atomic_store(&C.flush_done, 0);
 	atomic_store(&C.final_req, 0);
@@ -1570,7 +1584,6 @@ void hc_collector_postfork_child(void)
 	}
 	hc_pid = getpid();
 	hc_thread_postfork_child();
-	memset(C.lost_noted, 0, sizeof(C.lost_noted));
 	hc_sampled_reset();
 	hc_clock_reset();
 	hc_t0 = hc_stamp();
