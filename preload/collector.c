@@ -1308,7 +1308,11 @@ static void resume(int now_or_never);
 void hc_collector_kick(void)
 {
 	if (unlikely(atomic_load_explicit(&C.paused, memory_order_relaxed))) {
-		resume(1); /* paused across a fork: a ring fills up */
+		/* Paused across a fork: a ring past half full waits for the
+		 * resume's time like any hook call (resuming now would put the
+		 * thread back before CPython counts threads); a full one
+		 * resumes it at once (hc_collector_start, from the wait). */
+		resume(0);
 		return;
 	}
 	/* One waker per sleep: a thread past half its ring kicks on every
@@ -1490,7 +1494,7 @@ int hc_collector_fatal(int sig, uint64_t timeout_ns)
  * the collector thread would count. So in such a process the collector
  * ends before the fork (its state stays whole; events wait in the rings)
  * and the parent's first hook call 10 ms after the fork starts it again
- * (or at once: a ring half full, a flush, exit, exec; not a fatal signal's
+ * (or at once: a ring full, a flush, exit, exec; not a fatal signal's
  * flush, which cannot start a thread). A parent that allocates nothing
  * after the fork gets no snapshot until it does. */
 #define RESUME_AFTER_NS 10000000u
@@ -1518,6 +1522,8 @@ void hc_collector_prefork(void)
 		if (atomic_load(&hc_tracing) == HC_ON) {
 			atomic_store(&hc_collector_running, 0);
 			hc_tracing_set(HC_PENDING);
+			/* no resume by time before postfork_parent sets it */
+			C.resume_at = UINT64_MAX;
 			atomic_store(&C.paused, PAUSE_YES);
 		}
 		/* joined: its stack is free; the kernel drops it from the
