@@ -109,7 +109,7 @@ $(BUILD)/obj/writer/unwind.o $(BUILD)/obj/writer/ownheap.o $(BUILD)/obj/writer/t
 $(LIB): $(SHIM_OBJ) preload/exports.map
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(SHIM_LDFLAGS) -o $@ $(SHIM_OBJ) $(UNWIND_LIBS) $(ZSTD_LIBS) -ldl -lpthread -lm
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(SHIM_LDFLAGS) -o $@ $(SHIM_OBJ) $(UNWIND_LIBS) -ldl -lpthread -lm
 
 $(CLI): $(CLI_OBJ) $(SHARED_OBJ)
 	@mkdir -p $(@D)

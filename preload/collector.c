@@ -45,6 +45,7 @@ static struct {
 	int fork_child;
 	int fd;
 	int seq;                  /* n-th trace file of this pid (exec chains) */
+	int zstd_noted;           /* "cannot load libzstd" said */
 	char path[4096];
 	struct hc_writer w;
 	struct hc_heap heap;
@@ -1022,7 +1023,14 @@ static int begin_trace(void)
 		return rc;
 	}
 	C.window = hc_config.dormant;
-	if (hc_writer_init(&C.w, C.fd, hc_config.zstd_level) ||
+	/* Said once; every later trace of the process is uncompressed too. */
+	int level = hc_config.zstd_level;
+	if (level > 0 && hc_zstd_load()) {
+		if (!C.zstd_noted++)
+			hc_log("%s; the trace is written uncompressed", hc_zstd_error());
+		level = 0;
+	}
+	if (hc_writer_init(&C.w, C.fd, level) ||
 	    hc_heap_init(&C.heap, hc_config.sample_bytes)) {
 		stop_tracing("cannot start trace", C.w.err ? C.w.err : -ENOMEM);
 		return -ENOMEM;

@@ -379,6 +379,13 @@ size_t hc_merge_drain(struct hc_merge *m, struct hc_ring *list, hc_merge_fn fn, 
 		      uint64_t *corrupt) HC_HIDDEN;
 void hc_merge_release(struct hc_merge *m) HC_HIDDEN;
 
+/* --- zstd.c: libzstd, opened when a trace begins ------------------------- */
+
+/* Opens it (once; later calls give the first answer): 0, or -1 with
+ * hc_zstd_error() saying what failed. Never from a hook. */
+int hc_zstd_load(void) HC_HIDDEN;
+const char *hc_zstd_error(void) HC_HIDDEN;
+
 /* --- unwind.c ------------------------------------------------------------ */
 
 #define HC_MAX_FRAMES 256

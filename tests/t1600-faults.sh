@@ -240,4 +240,35 @@ secs=$(($(date +%s) - start))
 is "$rc" "$base_rc" "hang: the program ends despite a hung disk, with its status ($secs s)"
 ok "$(cmp -s base.out hang.out; echo $?)" "hang: stdout unchanged"
 
+# --- 8. libzstd cannot be loaded --------------------------------------------
+
+# The shim opens libzstd when its trace begins, not when it is loaded. When
+# it cannot (a library removed, a broken container image; here an empty
+# file bound over it in a mount namespace of the run's own), the program
+# runs as it would untraced, the shim says so in one line, and the trace is
+# whole, only uncompressed.
+zstd=$(ldconfig -p | sed -n 's/.*libzstd\.so\.1 (libc6,x86-64) => //p' | head -n 1)
+codecs() { python3 "$top/tests/tracetool.py" chunks "$1" | awk '{ print $2 }' | sort -u | tr '\n' ' '; }
+if [ -n "$zstd" ] && unshare -m true 2>/dev/null; then
+	timeout -s KILL $LIMIT unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec env "$@"' \
+		sh "$zstd" HEAPCREEP_OUTPUT="$TMP/nozstd.hct" LD_PRELOAD="$LIB" "$W" $ITER $PAUSE \
+		>nozstd.out 2>nozstd.err
+	is "$?" "$base_rc" "no libzstd: exit status unchanged"
+	ok "$(cmp -s base.out nozstd.out; echo $?)" "no libzstd: stdout unchanged"
+	is "$(cat nozstd.err)" \
+		"heapcreep: cannot load 'libzstd.so.1': $zstd: file too short; the trace is written uncompressed" \
+		"no libzstd: one line on stderr, saying so"
+	readback nozstd nozstd.hct
+	is "$(jget nozstd.json '.trace | "\(.complete) \(.end_reason) \(.lost_events)"')" "true exit 0" \
+		"no libzstd: the trace is whole"
+	is "$(jget nozstd.json .totals.allocations)" "$(jget eintr.json .totals.allocations)" \
+		"no libzstd: the same allocations as any other run"
+	is "$(codecs nozstd.hct)/$(codecs eintr.hct)" "0 /1 " \
+		"no libzstd: every chunk stored (codec 0); with it, chunks compressed (codec 1)"
+else
+	for what in "no libzstd: exit status" "stdout" "one line" "reads back" "whole" "the same allocations" "stored"; do
+		skip "no libzstd: $what" "unshare -m is not allowed here"
+	done
+fi
+
 done_testing
