@@ -10,7 +10,12 @@
 # `heaptrack -r` records raw data, its recording cost); jemalloc's profiler
 # recording every allocation (lg_prof_sample:0) and at its default rate
 # (512 KiB); valgrind massif. A tool that is not installed is skipped.
-# BENCH_ROUNDS (default 5) and BENCH_SCALE (default 1.0) tune the run. Times
+# BENCH_ROUNDS (default 5) and BENCH_SCALE (default 1.0) tune the run.
+# Dormant mode costs about 2 % on churn, less than this machine's noise
+# between two runs of the same command (churn runs take 0.087 s or 0.116 s
+# whatever the tool): 5 rounds give anything from 1.00 to 1.07. Its row is
+# the median of BENCH_DORMANT_ROUNDS (default 31) pairs instead, each a
+# baseline run and a dormant run back to back. Times
 # come from bench/timeit (to the microsecond, not /usr/bin/time's hundredths:
 # a baseline churn run takes about 0.1 s). Ratios are the median over the
 # rounds of each round's ratio to that round's baseline run.
@@ -18,6 +23,7 @@ bench=tools
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 rounds=${BENCH_ROUNDS:-5}
+drounds=${BENCH_DORMANT_ROUNDS:-31}
 scale=${BENCH_SCALE:-1}
 LIB=$build/lib/libheapcreep.so
 CHURN=$build/bench/churn
@@ -112,13 +118,21 @@ run() {
 	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') $rss $bytes $ana $loop" >>"$out"
 }
 
-echo "heapcreep bench: $(date -u +%Y-%m-%d), $(nproc) CPUs, $rounds rounds, $pairs pairs per churn thread" >&2
+echo "heapcreep bench: $(date -u +%Y-%m-%d), $(nproc) CPUs, $rounds rounds ($drounds pairs for heapcreep-dormant), $pairs pairs per churn thread" >&2
+
 echo "$workloads" | while IFS='|' read -r wname wcmd; do
 	r=1
 	while [ "$r" -le "$rounds" ]; do
 		for tool in $tools; do
+			[ "$tool" = heapcreep-dormant ] && continue
 			tool_ok "$tool" "$wname" && run "$tool" "$wcmd" "res.$wname.$tool"
 		done
+		r=$((r + 1))
+	done
+	r=1
+	while [ "$r" -le "$drounds" ]; do
+		run baseline "$wcmd" "res.$wname.baseline-paired"
+		run heapcreep-dormant "$wcmd" "res.$wname.heapcreep-dormant"
 		r=$((r + 1))
 	done
 	printf '.' >&2
@@ -135,8 +149,10 @@ echo "$workloads" | while IFS='|' read -r wname wcmd; do
 		bytes=$(median 4 "$f")
 		ana=$(median 5 "$f")
 		case $wname in churn-2t) mp=$((2 * pairs)) ;; churn-deep) mp=$(n 1000000) ;; python3 | py-*) mp=0 ;; *) mp=$pairs ;; esac
-		wall_x=$(ratio 1 "$f" "res.$wname.baseline")
-		cpu_x=$(ratio 2 "$f" "res.$wname.baseline")
+		base=res.$wname.baseline
+		[ "$tool" = heapcreep-dormant ] && base=res.$wname.baseline-paired
+		wall_x=$(ratio 1 "$f" "$base")
+		cpu_x=$(ratio 2 "$f" "$base")
 		awk -v w="$wname" -v t="$tool" -v wall="$wall" -v wx="$wall_x" -v cx="$cpu_x" \
 			-v rss="$rss" -v bytes="$bytes" -v ana="$ana" -v mp="$mp" 'BEGIN {
 			per = (t == "baseline" || mp == 0) ? "-" : sprintf("%.3f", bytes / 1e6 / (mp / 1e6));
