@@ -162,6 +162,17 @@ echo "$workloads" | while IFS='|' read -r wname wcmd; do
 		}'
 	done
 done
+# Dormant mode's wall ratios to three decimals (its bound, 1.03, is at the
+# table's second), with the quartiles of the pairs' ratios.
+line=
+for wname in $(echo "$workloads" | cut -d'|' -f1); do
+	f=res.$wname.heapcreep-dormant
+	[ -f "$f" ] || continue
+	q=$(paste -d' ' "$f" "res.$wname.baseline-paired" | awk '{ print $1 / $(1 + NF / 2) }' | sort -g |
+		awk '{ v[NR] = $1 } END { printf "%.3f (%.3f-%.3f)", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)] }')
+	line="$line${line:+, }$wname $q"
+done
+[ -n "$line" ] && echo "dormant, wall, median (quartiles) of $drounds pairs: $line"
 # What the Python frames cost: the 20-frame loop's thread CPU time with
 # them less without, per allocation (400 000), the median over rounds.
 if [ -f res.py-deep20.heapcreep ] && [ -f res.py-deep20.heapcreep-nopy ]; then
