@@ -59,6 +59,22 @@ flip_byte() {
 # jget FILE FILTER: one value from a JSON file (jq syntax).
 jget() { jq -r "$2" "$1"; }
 
+# counts_check TRACE COUNTS NAME: the trace read whole by `heapcreep dump`,
+# nothing lost, and exactly the figures its process counted itself
+# (COUNTS/counts.PID.IMAGE, written by tests/programs/stress.c and
+# handoff.c; compared by tests/counts.py).
+counts_check() {
+	"$HC" dump "$1" >dump.txt 2>dump.err
+	is "$?" 0 "$3: dump reads it whole"
+	python3 "$top/tests/counts.py" "$2" <dump.txt >check.txt 2>check.err
+	sed -n 1,3p check.txt | sed "s/^/# /"
+	is "$(sed -n 's/.*: lost //p' check.txt)" 0 "$3: no event lost"
+	got=$(sed -n 's/^trace: *//p' check.txt)
+	want=$(sed -n 's/^program: *//p' check.txt)
+	is "${got:-none}" "${want:-no counts}" "$3: exactly the program's own figures"
+	[ -s check.err ] && sed 's/^/#   /' check.err
+}
+
 # totals TRACE: "allocs frees bytes unfreed_bytes unfreed_blocks" from the report.
 totals() {
 	"$HC" report -f json "$1" | jq -r '.totals | "\(.allocations) \(.frees) \(.bytes_allocated) \(.unfreed_at_end_bytes) \(.unfreed_at_end_blocks)"'

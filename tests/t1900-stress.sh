@@ -23,18 +23,9 @@ ok "$([ $took -le $((secs * 3 + 10)) ]; echo $?)" "it took $took s for $secs s o
 is "$(ls counts | wc -l)" 4 "four process images counted their allocations (parent, two children, one exec)"
 is "$(ls stress.traces 2>/dev/null | wc -l)" 3 "and each left a trace (stress.hct and three in stress.traces/)"
 
-# check TRACE: compares the trace with the counts of its process image.
+# check TRACE: the trace against the counts of its process image.
 check() {
-	"$HC" dump "$1" >dump.txt 2>dump.err
-	drc=$?
-	python3 "$top/tests/counts.py" "$TMP/counts" <dump.txt >check.txt 2>check.err
-	is "$drc" 0 "$(basename "$1"): dump reads it whole"
-	sed -n 1,2p check.txt | sed "s/^/# /"
-	is "$(sed -n 's/.*: lost //p' check.txt)" 0 "$(basename "$1"): no event lost"
-	got=$(sed -n 's/^trace: *//p' check.txt)
-	want=$(sed -n 's/^program: *//p' check.txt)
-	is "${got:-none}" "${want:-no counts}" "$(basename "$1"): exactly the program's own figures"
-	[ -s check.err ] && sed 's/^/#   /' check.err
+	counts_check "$1" "$TMP/counts" "$(basename "$1")"
 	"$HC" report -f json "$1" >r.json 2>/dev/null
 	is "$?:$(jget r.json .trace.complete)" "0:true" "$(basename "$1"): report reads it, complete"
 }

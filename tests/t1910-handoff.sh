@@ -17,16 +17,9 @@ rounds=1000000
 [ "${HC_TEST_LONG:-}" = 1 ] && rounds=20000000
 mkdir counts
 
-# check TRACE: the trace against the counts of its process.
+# check TRACE NAME: the trace against the counts of its process.
 check() {
-	"$HC" dump "$1" >dump.txt 2>dump.err
-	is "$?" 0 "$2: dump reads it whole"
-	python3 "$top/tests/counts.py" "$TMP/counts" <dump.txt >check.txt 2>check.err
-	sed -n 2,3p check.txt | sed "s/^/# /"
-	is "$(sed -n 's/.*: lost //p' check.txt)" 0 "$2: no event lost"
-	got=$(sed -n 's/^trace: *//p' check.txt)
-	want=$(sed -n 's/^program: *//p' check.txt)
-	is "${got:-none}" "${want:-no counts}" "$2: exactly the program's own figures"
+	counts_check "$1" "$TMP/counts" "$2"
 	"$HC" report -f json "$1" >r.json 2>/dev/null
 	is "$(jget r.json '.trace | "\(.complete) \(.unknown_frees) \(.lost_events)"')" "true 0 0" \
 		"$2: complete, no unknown free, nothing lost"
