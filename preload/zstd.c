@@ -36,14 +36,19 @@ static struct {
 static _Atomic int state;
 static char failure[256];
 
+/* The first failure, with dlerror's reason. */
+static void failed(const char *otherwise)
+{
+	const char *e = dlerror();
+	if (!failure[0])
+		hc_fmt(failure, sizeof(failure), "cannot load '%s': %s", SONAME, e ? e : otherwise);
+}
+
 static void *sym(void *lib, const char *name)
 {
 	void *p = dlsym(lib, name);
-	if (!p && !failure[0]) {
-		const char *e = dlerror();
-		hc_fmt(failure, sizeof(failure), "cannot load '%s': %s", SONAME,
-		       e ? e : "no such symbol");
-	}
+	if (!p)
+		failed("no such symbol");
 	return p;
 }
 
@@ -54,9 +59,7 @@ int hc_zstd_load(void)
 		return s > 0 ? 0 : -1;
 	void *lib = dlopen(SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
-		const char *e = dlerror();
-		hc_fmt(failure, sizeof(failure), "cannot load '%s': %s", SONAME,
-		       e ? e : "dlopen failed");
+		failed("dlopen failed");
 	} else {
 		*(void **)&fn.create = sym(lib, "ZSTD_createCCtx_advanced");
 		*(void **)&fn.free_ctx = sym(lib, "ZSTD_freeCCtx");
