@@ -16,10 +16,20 @@ median() { # column file: the median of that column, "-" entries left out
 	awk -v c="$1" '$c != "-" { print $c }' "$2" | mid
 }
 
-# ratio column file base: files of one line a round, as many columns each;
-# the median over rounds of each round's ratio to the baseline run of the
-# same round (the runs of a round are close in time: a machine whose speed
-# drifts over minutes moves both).
+# ratios column file base: files of one line a round, as many columns each;
+# each round's ratio to the baseline run of the same round, one a line (the
+# runs of a round are close in time: a machine whose speed drifts over
+# minutes moves both).
+ratios() {
+	paste -d' ' "$2" "$3" | awk -v c="$1" '{ print $c / $(c + NF / 2) }'
+}
+
+# ratio column file base: the median of those ratios over the rounds.
 ratio() {
-	paste -d' ' "$2" "$3" | awk -v c="$1" '{ print $c / $(c + NF / 2) }' | mid
+	ratios "$@" | mid
+}
+
+# quartiles: the first and third quartiles of the numbers on stdin, "Q1-Q3".
+quartiles() {
+	sort -g | awk '{ v[NR] = $1 } END { printf "%.3f-%.3f", v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)] }'
 }

@@ -168,8 +168,8 @@ line=
 for wname in $(echo "$workloads" | cut -d'|' -f1); do
 	f=res.$wname.heapcreep-dormant
 	[ -f "$f" ] || continue
-	q=$(paste -d' ' "$f" "res.$wname.baseline-paired" | awk '{ print $1 / $(1 + NF / 2) }' | sort -g |
-		awk '{ v[NR] = $1 } END { printf "%.3f (%.3f-%.3f)", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)] }')
+	q=$(printf '%.3f (%s)' "$(ratio 1 "$f" "res.$wname.baseline-paired")" \
+		"$(ratios 1 "$f" "res.$wname.baseline-paired" | quartiles)")
 	line="$line${line:+, }$wname $q"
 done
 [ -n "$line" ] && echo "dormant, wall, median (quartiles) of $drounds pairs: $line"
