@@ -12,10 +12,15 @@
 # (512 KiB); valgrind massif. A tool that is not installed is skipped.
 # BENCH_ROUNDS (default 5) and BENCH_SCALE (default 1.0) tune the run.
 # Dormant mode costs about 2 % on churn, less than this machine's noise
-# between two runs of the same command (churn runs take 0.087 s or 0.116 s
-# whatever the tool): 5 rounds give anything from 1.00 to 1.07. Its row is
-# the median of BENCH_DORMANT_ROUNDS (default 31) pairs instead, each a
-# baseline run and a dormant run back to back. Times
+# between two runs of the same command: its two CPUs differ in speed (a
+# churn run takes 0.086 s on one, 0.115 s on the other), and a run lands on
+# either. Its row is the median of BENCH_DORMANT_ROUNDS (default 31) pairs
+# instead, each a baseline run and a dormant run back to back on the same
+# CPU (taskset; pair r on CPU r mod the CPU count) where the workload has
+# one thread: dormant mode has no thread of its own, so pinning changes
+# nothing it costs. Unpinned, the preloaded run of a pair landed on the
+# slow CPU more often (24 of 31 pairs against 12 of 31), which read as
+# 1.03x to 1.29x. Times
 # come from bench/timeit (to the microsecond, not /usr/bin/time's hundredths:
 # a baseline churn run takes about 0.1 s). Ratios are the median over the
 # rounds of each round's ratio to that round's baseline run.
@@ -24,6 +29,7 @@ bench=tools
 . "$(dirname "$0")/lib.sh"
 rounds=${BENCH_ROUNDS:-5}
 drounds=${BENCH_DORMANT_ROUNDS:-31}
+ncpu=$(nproc)
 scale=${BENCH_SCALE:-1}
 LIB=$build/lib/libheapcreep.so
 CHURN=$build/bench/churn
@@ -83,9 +89,10 @@ tool_ok() { # TOOL WORKLOAD
 	esac
 }
 
-# run TOOL WORKLOAD-CMD OUT: runs once, appends "wall cpu rss_kb trace_bytes analyse_s"
+# run TOOL WORKLOAD-CMD OUT [PIN]: runs once (under PIN, a taskset command,
+# if given), appends "wall cpu rss_kb trace_bytes analyse_s"
 run() {
-	tool=$1 cmd=$2 out=$3
+	tool=$1 cmd=$2 out=$3 pin=${4:-}
 	rm -rf t && mkdir t
 	case $tool in
 	baseline) pre='env' ;; # started the way the shim's runs are
@@ -101,7 +108,7 @@ run() {
 	esac
 	rm -f loop.txt
 	# shellcheck disable=SC2086
-	"$build/bench/timeit" time.txt $pre $cmd >/dev/null 2>err.txt
+	"$build/bench/timeit" time.txt $pin $pre $cmd >/dev/null 2>err.txt
 	loop=$(cat loop.txt 2>/dev/null || echo -)
 	read -r wall user sys rss <time.txt
 	bytes=$(du -cb t 2>/dev/null | tail -n 1 | cut -f1)
@@ -131,8 +138,10 @@ echo "$workloads" | while IFS='|' read -r wname wcmd; do
 	done
 	r=1
 	while [ "$r" -le "$drounds" ]; do
-		run baseline "$wcmd" "res.$wname.baseline-paired"
-		run heapcreep-dormant "$wcmd" "res.$wname.heapcreep-dormant"
+		pin=
+		case $wname in *-2t) ;; *) have taskset && pin="taskset -c $(((r - 1) % ncpu))" ;; esac
+		run baseline "$wcmd" "res.$wname.baseline-paired" "$pin"
+		run heapcreep-dormant "$wcmd" "res.$wname.heapcreep-dormant" "$pin"
 		r=$((r + 1))
 	done
 	printf '.' >&2
