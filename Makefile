@@ -190,6 +190,19 @@ $(BUILD)/tests/programs/deepbind: tests/programs/deepbind.c $(BUILD)/tests/progr
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) -std=gnu11 -O1 -g -fomit-frame-pointer -Wall -o $@ $< -ldl -Wl,--enable-new-dtags,-rpath,'$$ORIGIN'
 
+# gotslots twice: with its GOT slots bound at their first call (lazy), and
+# bound at start and read-only after (-z now: full RELRO).
+PROG_BIN += $(BUILD)/tests/programs/gotslots-now
+$(BUILD)/tests/programs/gotslots: tests/programs/gotslots.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 -O1 -g -fomit-frame-pointer -Wall -o $@ $< -ldl -Wl,-z,lazy
+
+$(BUILD)/tests/programs/gotslots-now: tests/programs/gotslots.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $< (-z now)")
+	$(Q)$(CC) -std=gnu11 -O1 -g -fomit-frame-pointer -Wall -o $@ $< -ldl -Wl,-z,now,-z,relro
+
 $(BUILD)/tests/programs/lib%.so: tests/programs/lib%.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")

@@ -3,9 +3,11 @@
  * --dormant`). The request goes into the process's control directory
  * (preload/control.c); `on` then wakes the process by writing two words of
  * the shim's memory with process_vm_writev (the state, HC_WAKE, and the
- * entry points' pass-through flag, 0): its next allocator call starts the
- * collector, which reads the request. Nothing runs in the process while it
- * is dormant, no thread, no timer, no signal. The process's files are
+ * entry points' pass-through flag, 0): its next call that reaches the shim
+ * (a free: a dormant process's allocating calls go past it, see
+ * preload/bypass.c) starts the collector, which reads the request.
+ * Nothing runs in the process while it is dormant, no thread, no timer,
+ * no signal. The process's files are
  * reached through /proc/PID/root, so a process in a container's mount
  * namespace is switched on from the host by root.
  */
@@ -482,7 +484,7 @@ int hc_cmd_on(int argc, char **argv)
 	if (answer_wait(&t, id, 10, &s)) {
 		if (kill(t.pid, 0) == 0)
 			hc_err("process %d has not answered in 10 s: the window opens at its "
-			       "next allocation",
+			       "next free",
 			       (int)t.pid);
 		return HC_EXIT_USAGE;
 	}

@@ -1001,8 +1001,10 @@ static int stop_tracing(const char *why, int err)
 	else
 		hc_log("%s", msg);
 	end_trace();
-	if (hc_config.dormant)
+	if (hc_config.dormant) {
+		hc_bypass_set(1);
 		hc_control_status(HC_CONTROL_ERROR, C.request, gone ? "" : C.path, msg);
+	}
 	return !hc_config.dormant;
 }
 
@@ -1097,6 +1099,7 @@ static void open_window(const struct hc_control_req *req)
 		C.late_noted = C.late;
 	}
 	C.win_until = req->duration_ns ? hc_now() + req->duration_ns : 0;
+	hc_bypass_set(0); /* the program's calls reach the shim again */
 	hc_tracing_set(HC_ON);
 	hc_control_status(HC_CONTROL_ON, C.request, C.path, "");
 }
@@ -1129,6 +1132,7 @@ static void close_window(void)
 		return;
 	}
 	end_trace();
+	hc_bypass_set(1);
 	hc_control_status(HC_CONTROL_DORMANT, C.request, C.path, "");
 }
 
@@ -1438,6 +1442,7 @@ void hc_collector_start(void)
 		/* No trace and no thread until `heapcreep on` wakes the
 		 * process (hc_collector_poke). */
 		hc_tracing_set(HC_DORMANT);
+		hc_bypass_set(1);
 		goto out;
 	}
 	if (begin_trace())
@@ -1560,6 +1565,7 @@ void hc_collector_postfork_child(void)
 {
 	hc_tls.guard++;
 	pthread_mutex_init(&C.lock, NULL);
+	hc_slots_postfork_child();
 	int was_off = atomic_load(&hc_tracing) == HC_OFF;
 	if (C.fork_locked) {
 		/* The parent's collector thread does not exist here: drop its

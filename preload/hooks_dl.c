@@ -239,6 +239,7 @@ static int find_new(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (t.dyn)
 		nw->t[nw->n++] = t;
+	hc_bypass_deep(info->dlpi_phdr); /* its lazy slots bind past the shim */
 	return 0;
 }
 
@@ -313,6 +314,9 @@ static void point(const struct target *t, struct binding *b)
 	if (read_tables(t, &tb))
 		return;
 	int opened = 0;
+	/* Twice: the lookups (dlsym takes the loader's lock) first, then the
+	 * writes under hc_slots_lock (bypass.c takes it holding that lock). */
+	for (int pass = 0; pass < 2; pass++)
 	for (int k = 0; k < 2; k++) {
 		for (size_t r = 0; r < tb.nrela[k]; r++) {
 			const ElfW(Rela) *rel = &tb.rela[k][r];
@@ -328,6 +332,8 @@ static void point(const struct target *t, struct binding *b)
 			if (i < 0 || !global_def[i] || !next_def[i])
 				continue;
 			void *deep = deep_def(b, i);
+			if (!pass)
+				continue;
 			if (deep != next_def[i] || deep == global_def[i])
 				continue; /* binds to the program's, or to its own */
 			uintptr_t slot = t->base + rel->r_offset;
@@ -337,16 +343,21 @@ static void point(const struct target *t, struct binding *b)
 			if (cur != (uintptr_t)next_def[i] && (cur < t->lo || cur >= t->hi))
 				continue; /* neither bound there nor a lazy stub */
 			if (slot >= t->relro_lo && slot < t->relro_hi && !opened) {
+				hc_slots_lock();
 				if (mprotect((void *)t->relro_lo, t->relro_hi - t->relro_lo,
-					     PROT_READ | PROT_WRITE))
+					     PROT_READ | PROT_WRITE)) {
+					hc_slots_unlock();
 					return;
+				}
 				opened = 1;
 			}
 			__atomic_store_n((void **)slot, global_def[i], __ATOMIC_RELAXED);
 		}
 	}
-	if (opened)
+	if (opened) {
 		mprotect((void *)t->relro_lo, t->relro_hi - t->relro_lo, PROT_READ);
+		hc_slots_unlock();
+	}
 }
 
 static void point_new_objects(void *handle, const struct objects *before)

@@ -649,6 +649,18 @@ void hc_collector_postfork_child(void) HC_HIDDEN;
  * The entry points test it first and jump (passthru.c); blocks of the own
  * heap still go to it. Set through hc_tracing_set. */
 extern _Atomic unsigned char hc_pass HC_HIDDEN;
+/* Dormant mode's allocation calls past the shim (bypass.c): 1 points each
+ * object's own GOT slots for the allocating entry points at the next
+ * allocator, 0 back at the shim. Returns the slots written. Called by one
+ * thread at a time (the constructor, then the collector). */
+unsigned hc_bypass_set(int away) HC_HIDDEN;
+/* An object a RTLD_DEEPBIND open brought in (its program headers): its
+ * unbound slots are left alone. */
+void hc_bypass_deep(const void *phdr) HC_HIDDEN;
+/* Held while an object's RELRO pages are writable (bypass.c, hooks_dl.c). */
+void hc_slots_lock(void) HC_HIDDEN;
+void hc_slots_unlock(void) HC_HIDDEN;
+void hc_slots_postfork_child(void) HC_HIDDEN;
 
 /* --- keep.c: what a dormant process's collector keeps between windows --- */
 

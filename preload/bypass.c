@@ -1,0 +1,282 @@
+/* Dormant mode's allocation calls past the shim. While a dormant process
+ * records nothing, each object's own GOT slots for the allocating entry
+ * points (malloc, calloc, realloc, the memalign family, operator new) are
+ * pointed at the next allocator's functions, so that the program's call is
+ * its one indirect jump (through the PLT), as without the shim. Through
+ * passthru.c's entry points the call took a second one: 1.02x on the churn
+ * benchmark, against 1.003x with the slots pointed (pinned pairs, see
+ * docs/performance.md). Before a window's first event the slots are
+ * pointed back at the shim; when it closes, away again.
+ *
+ * What stays on the shim, and why:
+ * - free, delete and the rest: `heapcreep on` wakes a dormant process by
+ *   writing a word that the next hook call reads (analyzer/window.c), and
+ *   nothing else runs in the process. A program that allocates frees, so
+ *   its frees keep reaching the shim. (A program that never frees is woken
+ *   by libc's own calls, which stay on the shim too.)
+ * - libc, ld.so, the shim, and what the shim calls into while it works
+ *   (libunwind and liblzma, libzstd, libm): they may free blocks of the
+ *   shim's own heap, which the next allocator must never see.
+ * - Objects of other link-map namespaces (dlmopen): their slots lead to
+ *   their own libc.
+ * - A slot is pointed only where it leads to the shim's entry point, or is
+ *   an unbound lazy slot (to its PLT) of an object whose lookups reach the
+ *   shim: not one of a plugin opened with RTLD_DEEPBIND (hooks_dl.c, which
+ *   names them here). It is pointed back only where it leads to the next
+ *   allocator's function.
+ * The slots are written inside dl_iterate_phdr, which holds the loader's
+ * lock that dlclose takes before it unmaps an object: no object goes away
+ * under the write. A deep-bound plugin's slots (hooks_dl.c) are written
+ * under hc_slots_lock, as these are.
+ */
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* The allocating entry points, and where hc_real keeps the next
+ * allocator's function for each. */
+static const struct {
+	const char *name;
+	size_t off;
+} names[] = {
+	{"malloc", offsetof(struct hc_real, malloc)},
+	{"calloc", offsetof(struct hc_real, calloc)},
+	{"realloc", offsetof(struct hc_real, realloc)},
+	{"posix_memalign", offsetof(struct hc_real, posix_memalign)},
+	{"aligned_alloc", offsetof(struct hc_real, aligned_alloc)},
+	{"memalign", offsetof(struct hc_real, memalign)},
+	{"valloc", offsetof(struct hc_real, valloc)},
+	{"pvalloc", offsetof(struct hc_real, pvalloc)},
+	/* hooks_cxx.c's order */
+	{"_Znwm", offsetof(struct hc_real, cxx_new[0])},
+	{"_Znam", offsetof(struct hc_real, cxx_new[1])},
+	{"_ZnwmRKSt9nothrow_t", offsetof(struct hc_real, cxx_new[2])},
+	{"_ZnamRKSt9nothrow_t", offsetof(struct hc_real, cxx_new[3])},
+	{"_ZnwmSt11align_val_t", offsetof(struct hc_real, cxx_new[4])},
+	{"_ZnamSt11align_val_t", offsetof(struct hc_real, cxx_new[5])},
+	{"_ZnwmSt11align_val_tRKSt9nothrow_t", offsetof(struct hc_real, cxx_new[6])},
+	{"_ZnamSt11align_val_tRKSt9nothrow_t", offsetof(struct hc_real, cxx_new[7])},
+};
+#define NNAMES (sizeof names / sizeof names[0])
+
+/* Objects whose slots stay on the shim, by the start of their file name. */
+static const char *const keep[] = {
+	"libc.so.", "ld-linux", "libunwind", "liblzma.so", "libzstd.so", "libm.so.",
+};
+
+/* For each name: the shim's entry point (0 when the program's lookups reach
+ * another definition: the program's own allocator) and the next one. */
+static uintptr_t shim_def[NNAMES], next_def[NNAMES];
+static uintptr_t shim_lo; /* where the shim is loaded */
+
+/* Objects brought in by RTLD_DEEPBIND opens (their program headers): their
+ * lazy slots bind past the shim. More than fit: lazy slots are left. */
+#define DEEP_MAX 64
+static const void *deep[DEEP_MAX];
+static _Atomic unsigned ndeep;
+static _Atomic int deep_overflow;
+
+static _Atomic int slots_lock;
+
+void hc_slots_lock(void)
+{
+	int expect = 0;
+	while (!atomic_compare_exchange_weak(&slots_lock, &expect, 1)) {
+		expect = 0;
+		sched_yield();
+	}
+}
+
+void hc_slots_unlock(void)
+{
+	atomic_store(&slots_lock, 0);
+}
+
+void hc_slots_postfork_child(void)
+{
+	atomic_store(&slots_lock, 0); /* held by a thread the child has not */
+}
+
+void hc_bypass_deep(const void *phdr)
+{
+	unsigned i = atomic_fetch_add(&ndeep, 1);
+	if (i < DEEP_MAX)
+		deep[i] = phdr;
+	else
+		atomic_store(&deep_overflow, 1);
+}
+
+static int is_deep(const void *phdr)
+{
+	unsigned n = atomic_load(&ndeep);
+	for (unsigned i = 0; i < n && i < DEEP_MAX; i++)
+		if (deep[i] == phdr)
+			return 1;
+	return 0;
+}
+
+static int known;
+
+/* The definitions, looked up outside dl_iterate_phdr (dlsym takes the
+ * loader's other lock). 0 when the shim cannot work this way here. */
+static int know(void)
+{
+	if (known)
+		return known > 0;
+	known = -1;
+	Dl_info self;
+	struct link_map *lm = NULL;
+	if (!dladdr1((void *)&hc_real, &self, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+		return 0;
+	int any = 0;
+	for (size_t i = 0; i < NNAMES; i++) {
+		Dl_info d;
+		void *g = dlsym(RTLD_DEFAULT, names[i].name);
+		next_def[i] = *(uintptr_t *)((char *)&hc_real + names[i].off);
+		if (g && next_def[i] && dladdr(g, &d) && d.dli_fbase == self.dli_fbase) {
+			shim_def[i] = (uintptr_t)g;
+			any = 1;
+		}
+	}
+	shim_lo = (uintptr_t)self.dli_fbase;
+	known = any ? 1 : -1;
+	return any;
+}
+
+static int name_index(const char *s)
+{
+	for (size_t i = 0; i < NNAMES; i++)
+		if (s[0] == names[i].name[0] && !strcmp(s, names[i].name))
+			return (int)i;
+	return -1;
+}
+
+static int kept(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		if (!strncmp(base, keep[i], strlen(keep[i])))
+			return 1;
+	return 0;
+}
+
+/* Whether the object is in the program's namespace (the base one's list,
+ * which dlopen changes only under the lock dl_iterate_phdr holds). */
+static int base_namespace(uintptr_t addr, const ElfW(Dyn) *dyn)
+{
+	for (const struct link_map *l = _r_debug.r_map; l; l = l->l_next)
+		if (l->l_addr == addr && l->l_ld == dyn)
+			return 1;
+	return 0;
+}
+
+struct pass {
+	int away;         /* 1: to the next allocator; 0: back to the shim */
+	unsigned written; /* slots written */
+};
+
+static uintptr_t dyn_ptr(uintptr_t base, uintptr_t v)
+{
+	return v < base ? v + base : v; /* glibc relocates them in place */
+}
+
+static int one_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct pass *ps = arg;
+	uintptr_t base = info->dlpi_addr, lo = UINTPTR_MAX, hi = 0, rlo = 0, rhi = 0;
+	const ElfW(Dyn) *dyn = NULL;
+	long pg = sysconf(_SC_PAGESIZE);
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t a = base + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD) {
+			if (a < lo)
+				lo = a;
+			if (a + ph->p_memsz > hi)
+				hi = a + ph->p_memsz;
+		} else if (ph->p_type == PT_DYNAMIC) {
+			dyn = (const ElfW(Dyn) *)a;
+		} else if (ph->p_type == PT_GNU_RELRO) {
+			rlo = a & ~(uintptr_t)(pg - 1);
+			rhi = (a + ph->p_memsz) & ~(uintptr_t)(pg - 1);
+		}
+	}
+	if (!dyn || (shim_lo >= lo && shim_lo < hi) || kept(info->dlpi_name ? info->dlpi_name : "") ||
+	    !base_namespace(base, dyn))
+		return 0;
+	const ElfW(Sym) *symtab = NULL;
+	const char *strtab = NULL;
+	size_t strsz = 0, n = 0;
+	const ElfW(Rela) *rel = NULL;
+	int rela = 1;
+	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++) {
+		switch (d->d_tag) {
+		case DT_SYMTAB: symtab = (const ElfW(Sym) *)dyn_ptr(base, d->d_un.d_ptr); break;
+		case DT_STRTAB: strtab = (const char *)dyn_ptr(base, d->d_un.d_ptr); break;
+		case DT_STRSZ: strsz = d->d_un.d_val; break;
+		case DT_JMPREL: rel = (const ElfW(Rela) *)dyn_ptr(base, d->d_un.d_ptr); break;
+		case DT_PLTRELSZ: n = d->d_un.d_val / sizeof(ElfW(Rela)); break;
+		case DT_PLTREL: rela = d->d_un.d_val == DT_RELA; break;
+		}
+	}
+	if (!symtab || !strtab || !rel || !rela)
+		return 0;
+	int lazy_ok = !atomic_load(&deep_overflow) && !is_deep(info->dlpi_phdr);
+	int opened = 0;
+	for (size_t r = 0; r < n; r++) {
+		if (ELF64_R_TYPE(rel[r].r_info) != R_X86_64_JUMP_SLOT)
+			continue;
+		const ElfW(Sym) *sym = &symtab[ELF64_R_SYM(rel[r].r_info)];
+		if (!ELF64_R_SYM(rel[r].r_info) || sym->st_shndx != SHN_UNDEF ||
+		    sym->st_name >= strsz)
+			continue; /* an object that defines the name may bind to itself */
+		int i = name_index(strtab + sym->st_name);
+		if (i < 0 || !shim_def[i])
+			continue;
+		uintptr_t slot = base + rel[r].r_offset;
+		if (slot < lo || slot + 8 > hi || slot % 8)
+			continue;
+		uintptr_t cur = __atomic_load_n((uintptr_t *)slot, __ATOMIC_RELAXED), to;
+		if (ps->away && (cur == shim_def[i] || (lazy_ok && cur >= lo && cur < hi)))
+			to = next_def[i];
+		else if (!ps->away && cur == next_def[i])
+			to = shim_def[i];
+		else
+			continue;
+		if (!opened && slot >= rlo && slot < rhi) {
+			hc_slots_lock();
+			if (mprotect((void *)rlo, rhi - rlo, PROT_READ | PROT_WRITE)) {
+				hc_slots_unlock();
+				return 0; /* left as it is: the shim still serves it */
+			}
+			opened = 1;
+		}
+		__atomic_store_n((uintptr_t *)slot, to, __ATOMIC_RELAXED);
+		ps->written++;
+	}
+	if (opened) {
+		mprotect((void *)rlo, rhi - rlo, PROT_READ);
+		hc_slots_unlock();
+	}
+	return 0;
+}
+
+unsigned hc_bypass_set(int away)
+{
+	if (!hc_resolved() || !know())
+		return 0;
+	struct pass ps = {.away = away};
+	dl_iterate_phdr(one_object, &ps);
+	/* The stores are seen by the other threads before the caller's next
+	 * change of state (hc_tracing_set's sequentially consistent store). */
+	atomic_thread_fence(memory_order_seq_cst);
+	return ps.written;
+}
