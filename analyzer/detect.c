@@ -511,15 +511,26 @@ static int every_mapping(const struct hc_node *x)
 	return x->depth == 1 && hc_frame_is_mmap(x->frame);
 }
 
-/* Others: whole-stack nodes, largest first, for the report's context. */
+/* Others: whole-stack nodes, largest first, for the report's context. A
+ * node is one when every site under it ends there (no node below it):
+ * several sites can share the whole of their frames (a Python line's
+ * allocations reached through different C functions: the stacks differ
+ * only in frames the sites leave out). */
 static void list_others(const struct hc_model *m, struct hc_detect *d)
 {
+	unsigned char *inner = calloc(m->nnodes ? m->nnodes : 1, 1);
+	for (size_t i = 1; inner && i < m->nnodes; i++)
+		if (m->nodes[i].parent)
+			inner[m->nodes[i].parent] = 1;
 	for (size_t i = 1; i < m->nnodes; i++) {
 		const struct hc_node *x = &m->nodes[i];
 		const struct hc_site *st = &m->sites[x->site];
-		if (x->reported <= 0 && x->nsites == 1 && x->depth == (st->nchain ? st->nchain : 1))
+		int whole = inner ? !inner[i]
+				  : x->nsites == 1 && x->depth == (st->nchain ? st->nchain : 1);
+		if (x->reported <= 0 && whole)
 			d->others[d->nothers++] = (uint32_t)i;
 	}
+	free(inner);
 	qsort_r(d->others, d->nothers, sizeof(uint32_t), by_live_desc, (void *)m);
 }
 

@@ -41,4 +41,24 @@ is "$(jget smallp.json '.sites[0].growth_bytes_per_s / .sites[0].live_bytes_end 
 	"growing all along ($(jget smallp.json .sites[0].growth_bytes_per_s) B/s, $(jget smallp.json .sites[0].live_bytes_end) B live at the end)"
 is "$(jget smallp.json '.trace.python.every_object_traced')" false "it says pymalloc was kept"
 
+# A run too short to judge lists its largest sites; a Python line whose
+# blocks come through two C paths (a bytearray's object and its buffer) is
+# one site of two stacks that share all of its frames, and is listed.
+cat >short.py <<'PY'
+import time
+KEPT = []
+def grow():
+    KEPT.append(bytearray(10000))
+for _ in range(300):
+    grow()
+time.sleep(1.5)
+PY
+"$HC" run -q -o short.hct -- "$py" short.py
+"$HC" report -f json short.hct >short.json
+is "$(jget short.json '"\(.verdict) \(.sites[0] | "\(.verdict) \(.frames[0].function):\(.frames[0].line) \(.frames[1].function):\(.frames[1].line) \(.stacks) \(.allocations) \(.live_bytes_end)")"')" \
+	"inconclusive none grow:4 <module>:6 2 600 3017100" \
+	"too short to judge: the largest site listed, grow:4 (two stacks: 300 objects and their 10 000-byte buffers)"
+"$HC" report short.hct | grep -A 1 '^  2.9 MiB (peak 2.9 MiB)$' | grep -q '^      grow  .*short.py:4  \[py\]$'
+ok $? "text: listed first, at grow's line"
+
 done_testing
