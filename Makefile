@@ -203,6 +203,14 @@ $(BUILD)/tests/programs/gotslots-now: tests/programs/gotslots.c
 	$(if $(Q),@echo "  CC      $< (-z now)")
 	$(Q)$(CC) -std=gnu11 -O1 -g -fomit-frame-pointer -Wall -o $@ $< -ldl -Wl,-z,now,-z,relro
 
+# libplugin with every slot bound at load and read-only after (full RELRO),
+# for gotslots' dlopen loop.
+PROG_BIN += $(BUILD)/tests/programs/libplugin-now.so
+$(BUILD)/tests/programs/libplugin-now.so: tests/programs/libplugin.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $< (-z now)")
+	$(Q)$(CC) -std=gnu11 -O1 -g -fPIC -shared -Wall -o $@ $< -Wl,-z,now,-z,relro
+
 $(BUILD)/tests/programs/lib%.so: tests/programs/lib%.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")

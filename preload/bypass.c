@@ -27,10 +27,15 @@
  * The slots are written inside dl_iterate_phdr, which holds the loader's
  * lock that dlclose takes before it unmaps an object: no object goes away
  * under the write. A deep-bound plugin's slots (hooks_dl.c) are written
- * under hc_slots_lock, as these are.
+ * under hc_slots_lock, as these are. An object that a dlopen in another
+ * thread is still relocating is listed too; the loader makes its RELRO
+ * pages read-only once its relocations are done, so an object whose RELRO
+ * pages are not read-only in /proc/self/maps (read just before) is left
+ * alone: making them read-only early would fault the loader.
  */
 #include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <sched.h>
 #include <string.h>
@@ -38,6 +43,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "mem.h"
 
 /* The allocating entry points, and where hc_real keeps the next
  * allocator's function for each. */
@@ -177,9 +183,103 @@ static int base_namespace(uintptr_t addr, const ElfW(Dyn) *dyn)
 	return 0;
 }
 
+/* The process's read-only mappings (/proc/self/maps), in order of address:
+ * start and end, two words each. A RELRO region made read-only lies in one
+ * (the kernel may merge it with the read-only mapping before it). */
+struct ro {
+	uintptr_t *span;
+	size_t n, cap; /* spans */
+};
+
+static int ro_add(struct ro *r, uintptr_t a, uintptr_t b)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 256;
+		uintptr_t *s = hc_map(2 * cap * sizeof(*s));
+		if (!s)
+			return -1;
+		if (r->span) {
+			memcpy(s, r->span, 2 * r->n * sizeof(*s));
+			hc_unmap(r->span, 2 * r->cap * sizeof(*s));
+		}
+		r->span = s, r->cap = cap;
+	}
+	r->span[2 * r->n] = a;
+	r->span[2 * r->n + 1] = b;
+	r->n++;
+	return 0;
+}
+
+static uintptr_t hex(const char **p)
+{
+	uintptr_t v = 0;
+	for (;; (*p)++) {
+		char c = **p;
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+			     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+						    : 16;
+		if (d == 16)
+			return v;
+		v = v * 16 + d;
+	}
+}
+
+/* 0, or -1 when the maps cannot be read (then no object is touched). */
+static int read_only_maps(struct ro *r)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char buf[4096];
+	size_t have = 0;
+	int rc = 0;
+	for (;;) {
+		ssize_t got = read(fd, buf + have, sizeof(buf) - have);
+		if (got < 0) {
+			rc = -1;
+			break;
+		}
+		have += (size_t)got;
+		char *nl;
+		size_t used = 0;
+		while ((nl = memchr(buf + used, '\n', have - used))) {
+			const char *p = buf + used; /* start-end perms ... */
+			uintptr_t a = hex(&p);
+			if (*p == '-') {
+				p++;
+				uintptr_t b = hex(&p);
+				if (*p == ' ' && p[1] == 'r' && p[2] == '-' && ro_add(r, a, b))
+					rc = -1;
+			}
+			used = (size_t)(nl - buf) + 1;
+		}
+		memmove(buf, buf + used, have - used);
+		have -= used;
+		if (got == 0 || have == sizeof(buf) || rc)
+			break;
+	}
+	close(fd);
+	return rc;
+}
+
+/* Whether [a, b) lies in one read-only mapping. */
+static int read_only(const struct ro *r, uintptr_t a, uintptr_t b)
+{
+	size_t lo = 0, hi = r->n; /* the first span that starts after a */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (r->span[2 * mid] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && b <= r->span[2 * (lo - 1) + 1];
+}
+
 struct pass {
 	int away;         /* 1: to the next allocator; 0: back to the shim */
 	unsigned written; /* slots written */
+	struct ro ro;
 };
 
 static uintptr_t dyn_ptr(uintptr_t base, uintptr_t v)
@@ -212,6 +312,11 @@ static int one_object(struct dl_phdr_info *info, size_t size, void *arg)
 	if (!dyn || (shim_lo >= lo && shim_lo < hi) || kept(info->dlpi_name ? info->dlpi_name : "") ||
 	    !base_namespace(base, dyn))
 		return 0;
+	/* No RELRO (-z norelro): nothing says its relocation is done, so only
+	 * slots already bound (to the shim, or by us) are written. */
+	int done = rhi > rlo && read_only(&ps->ro, rlo, rhi);
+	if (rhi > rlo && !done)
+		return 0; /* being loaded */
 	const ElfW(Sym) *symtab = NULL;
 	const char *strtab = NULL;
 	size_t strsz = 0, n = 0;
@@ -229,7 +334,7 @@ static int one_object(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (!symtab || !strtab || !rel || !rela)
 		return 0;
-	int lazy_ok = !atomic_load(&deep_overflow) && !is_deep(info->dlpi_phdr);
+	int lazy_ok = done && !atomic_load(&deep_overflow) && !is_deep(info->dlpi_phdr);
 	int opened = 0;
 	for (size_t r = 0; r < n; r++) {
 		if (ELF64_R_TYPE(rel[r].r_info) != R_X86_64_JUMP_SLOT)
@@ -274,7 +379,10 @@ unsigned hc_bypass_set(int away)
 	if (!hc_resolved() || !know())
 		return 0;
 	struct pass ps = {.away = away};
-	dl_iterate_phdr(one_object, &ps);
+	if (read_only_maps(&ps.ro) == 0)
+		dl_iterate_phdr(one_object, &ps);
+	if (ps.ro.span)
+		hc_unmap(ps.ro.span, 2 * ps.ro.cap * sizeof(*ps.ro.span));
 	/* The stores are seen by the other threads before the caller's next
 	 * change of state (hc_tracing_set's sequentially consistent store). */
 	atomic_thread_fence(memory_order_seq_cst);

@@ -90,4 +90,55 @@ for prog in gotslots gotslots-now; do
 	is "$?" 0 "$prog: exit 0"
 done
 
+# An object whose RELRO pages are writable, as while the loader relocates
+# it, is left alone: its slots stay where they lead until the pages are
+# read-only again (here the program's own, made writable in a window).
+start relro "$PROG/gotslots-now" HEAPCREEP_DORMANT=1 LD_PRELOAD="$LIB"
+out=relro.out
+window() { # COMMAND...: a window around the program's answers to them
+	"$HC" on "$pid" >/dev/null 2>&1 &
+	on=$!
+	sleep 0.1
+	ask "temp 1" >/dev/null
+	wait "$on"
+	for c in "$@"; do ask "$c" >/dev/null; done
+	"$HC" off "$pid" >/dev/null
+}
+window "relro rw"
+is "$(ask "show self")" "$SHIM" "RELRO writable at the window's end: the slots stay on the shim"
+is "$(ask "relro ro")" "relro ro" "read-only again"
+window
+is "$(ask "show self")" "$AWAY" "at the next window's end: the allocating slots lead to libc"
+echo quit >&3
+exec 3>&-
+wait "$pid"
+
+# Windows opened and closed while another thread opens and closes a library
+# with read-only slots in a loop: the slots of an object the loader is
+# still relocating are left alone (its RELRO pages are not read-only yet;
+# made read-only early, the loader's next write would fault).
+exe=$PROG/gotslots-now
+start loop "$exe" HEAPCREEP_DORMANT=1 LD_PRELOAD="$LIB"
+out=loop.out
+is "$(ask "dlloop $PROG/libplugin-now.so")" dlloop "a thread opens and closes libplugin-now.so"
+cycles=0
+for i in $(seq 12); do
+	"$HC" on "$pid" >/dev/null 2>&1 &
+	on=$!
+	sleep 0.1
+	ask "temp 1" >/dev/null
+	wait "$on" || break
+	"$HC" off "$pid" >/dev/null || break
+	cycles=$((cycles + 1))
+done
+is "$cycles" 12 "12 windows on and off while it runs"
+is "$(ask "show self")" "$AWAY" "the process answers, its allocating slots on libc again"
+loops=$(ask loops | sed 's/^loops //')
+ok "$([ "$loops" -gt 1000 ]; echo $?)" "the loop went on all along ($loops opens)"
+echo quit >&3
+exec 3>&-
+wait "$pid"
+is "$?" 0 "exit 0"
+rm -f "/tmp/heapcreep-$(id -u)/$pid".w*.hct
+
 done_testing
