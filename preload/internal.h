@@ -255,11 +255,17 @@ enum { HC_RING_FREE, HC_RING_OWNED, HC_RING_DEAD };
 #define HC_MEMO_FRAMES 64
 #define HC_PYCODE_BITS 8    /* per-ring code objects met, direct-mapped */
 
+/* What tells a code object from another at its address (pyframes.c). */
+struct hc_pycode_look {
+	uint64_t table, qual, file; /* its line table's, name's and file's addresses */
+	uint32_t line;              /* its first line */
+};
+
 /* A code object this thread met (pyframes.c): its id and what the walk
- * needs of it, so that a frame of a known code costs two loads. */
+ * needs of it, so that a frame of a known code costs a few loads. */
 struct hc_pycode_seen {
 	uint64_t code;    /* its address; 0: empty */
-	uint64_t table;   /* its co_linetable: tells a reused address */
+	struct hc_pycode_look look; /* tells a reused address */
 	uint32_t id;
 	int32_t first;    /* _co_firsttraceable (3.11+) */
 };

@@ -44,7 +44,7 @@ _Atomic uint64_t hc_py_unknown_code; /* frames whose code got no id (table full)
 /* --- code ids ------------------------------------------------------------ */
 
 /* Code object address → id, shared by all threads, lock-free. A slot's key
- * is set once (0 → address) and never changes; its value (fingerprint << 32
+ * is set once (0 → address) and never changes; its value (look_hash << 32
  * | id) is replaced whole when another code object reuses the address, so a
  * reader that sees a value sees one that belongs to this key. */
 #define CODE_BITS 17
@@ -72,14 +72,35 @@ static inline uint32_t load32(uintptr_t a)
 	return *(const volatile uint32_t *)a;
 }
 
-/* What tells two code objects at one address apart: their names, table and
- * first line (all immutable for a code object's life). Never 0. */
-static uint32_t fingerprint(uintptr_t code)
+/* What tells two code objects at one address apart: the addresses of its
+ * line table, qualified name and file, and its first line (all fixed for a
+ * code object's life). Its address and table's alone are not enough: a
+ * loop that compiles code frees a code object with its table every round,
+ * and the next round's take both addresses back (a trace gave round 25's
+ * module to round 26's function that way). Plain loads from the code object
+ * and compares: the walk does this for every frame of every allocation
+ * (these add 25 ns to an allocation 20 frames deep; reading the name's
+ * characters too added 75). */
+static inline void code_look(const struct hc_pyoffsets *o, uintptr_t code,
+			     struct hc_pycode_look *k)
 {
-	const struct hc_pyoffsets *o = py.o;
-	uint64_t h = mix(load(code + o->co_filename) ^ mix(load(code + o->co_name)) ^
-			 mix(load(code + o->co_linetable) + load32(code + o->co_firstlineno)));
-	return (uint32_t)h | 1;
+	k->table = load(code + o->co_linetable);
+	k->qual = load(code + (o->co_qualname != 0xffff ? o->co_qualname : o->co_name));
+	k->file = load(code + o->co_filename);
+	k->line = load32(code + o->co_firstlineno);
+}
+
+static inline int same_look(const struct hc_pycode_look *a, const struct hc_pycode_look *b)
+{
+	return !((a->table ^ b->table) | (a->qual ^ b->qual) | (a->file ^ b->file) |
+		 (uint64_t)(a->line ^ b->line));
+}
+
+/* The shared table's word for a look: a 32-bit hash, never 0. */
+static uint32_t look_hash(const struct hc_pycode_look *k)
+{
+	uint64_t h = mix(k->table ^ mix(k->qual ^ mix(k->file ^ mix(k->line))));
+	return (uint32_t)(h ^ h >> 32) | 1;
 }
 
 /* A str object's characters, raw: *kind is 1 (ASCII or Latin-1), 2 or 4
@@ -148,12 +169,12 @@ static int send_code(struct hc_ring *r, uintptr_t code, uint32_t id)
 
 /* The id of a code object, sending its CODE event the first time (and
  * again when its address was reused); 0 when the table is full. */
-static uint32_t code_id(struct hc_ring *r, uintptr_t code)
+static uint32_t code_id(struct hc_ring *r, uintptr_t code, const struct hc_pycode_look *look)
 {
 	struct code_slot *t = atomic_load_explicit(&code_table, memory_order_acquire);
 	if (unlikely(!t))
 		return 0;
-	uint32_t fp = fingerprint(code);
+	uint32_t fp = look_hash(look);
 	size_t mask = (1u << CODE_BITS) - 1, i = mix(code) & mask;
 	for (int probe = 0; probe < CODE_PROBES; probe++, i = (i + 1) & mask) {
 		uint64_t k = atomic_load_explicit(&t[i].key, memory_order_acquire);
@@ -228,23 +249,21 @@ int hc_py_walk(struct hc_ring *r, uint64_t *out, int max)
 			continue;
 		}
 		/* A code object this thread met: its id and first traceable
-		 * instruction without the type check or the shared table. The
-		 * line table tells another code object at a reused address (a
-		 * live code object holds its table, so the two cannot both be
-		 * reused into the same pair). */
+		 * instruction without the type check or the shared table. */
 		struct hc_pycode_seen *seen = &r->pycode[(code >> 4) & ((1u << HC_PYCODE_BITS) - 1)];
-		uintptr_t table = load(code + o->co_linetable);
-		if (unlikely(seen->code != code || seen->table != table)) {
+		struct hc_pycode_look look;
+		code_look(o, code, &look);
+		if (unlikely(seen->code != code || !same_look(&seen->look, &look))) {
 			if (load(code + o->ob_type) != py.code_type) {
 				f = prev; /* 3.13: a frame running no code object */
 				continue;
 			}
 			seen->code = 0;
-			seen->id = code_id(r, code);
+			seen->id = code_id(r, code, &look);
 			seen->first = o->co_firsttraceable != 0xffff
 					      ? (int32_t)load32(code + o->co_firsttraceable)
 					      : 0;
-			seen->table = table;
+			seen->look = look;
 			seen->code = seen->id ? code : 0; /* no id: asked again next time */
 			if (!seen->id)
 				atomic_fetch_add_explicit(&hc_py_unknown_code, 1, memory_order_relaxed);
