@@ -1,7 +1,9 @@
 /* The event clock. When the kernel keeps time with the TSC (its chosen
  * clocksource is "tsc": it found the counter invariant and synchronised
- * across CPUs), events are stamped with the TSC, a third of the cost of a
- * clock_gettime; else with CLOCK_MONOTONIC. Only the collector converts
+ * across CPUs), or HEAPCREEP_CLOCK=tsc says to trust it (a VM whose kernel
+ * keeps time with kvm-clock), events are stamped with the TSC, a third of
+ * the cost of a clock_gettime; else with CLOCK_MONOTONIC. Which stamps may
+ * skip the fence: internal.h, at hc_stamp. Only the collector converts
  * stamps to nanoseconds: it calibrates the TSC against CLOCK_MONOTONIC at
  * start and refines the rate at every snapshot, as the span grows.
  */
@@ -12,6 +14,9 @@
 #include "internal.h"
 
 int hc_use_tsc;
+static int kernel_tsc;  /* the kernel's clocksource is the TSC */
+_Atomic int hc_stamp_fenced;
+static _Atomic int solo_taken; /* a thread stamps unfenced, or did */
 
 static uint64_t base_stamp, base_ns; /* collector only */
 static double ns_per_stamp = 1.0;
@@ -25,7 +30,41 @@ void hc_clock_init(void)
 		return;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	hc_use_tsc = n >= 3 && !memcmp(buf, "tsc", 3) && (n == 3 || buf[3] == '\n');
+	kernel_tsc = n >= 3 && !memcmp(buf, "tsc", 3) && (n == 3 || buf[3] == '\n');
+	hc_use_tsc = kernel_tsc;
+}
+
+void hc_clock_choose(int clock)
+{
+	hc_use_tsc = clock == HC_CLOCK_TSC || (clock == HC_CLOCK_AUTO && kernel_tsc);
+}
+
+/* A thread's first stamp: the first thread to stamp may skip the fence
+ * while no other has stamped; any other turns the fence on for all, with
+ * a locked store (a full barrier) before its own first stamp. */
+void hc_stamp_claim(void)
+{
+	int none = 0;
+	if (atomic_compare_exchange_strong(&solo_taken, &none, 1)) {
+		hc_tls.stamp = HC_STAMP_SOLO;
+		return;
+	}
+	hc_tls.stamp = HC_STAMP_FENCED;
+	atomic_store(&hc_stamp_fenced, 1);
+}
+
+void hc_stamp_fence_self(void)
+{
+	hc_tls.stamp = HC_STAMP_FENCED;
+}
+
+/* The child has one thread, this one: what the parent's others recorded is
+ * not in its trace, and a thread it starts will claim anew. */
+void hc_stamp_postfork_child(void)
+{
+	atomic_store(&solo_taken, 1);
+	atomic_store(&hc_stamp_fenced, 0);
+	hc_tls.stamp = HC_STAMP_SOLO;
 }
 
 /* A stamp and the time at (about) the same moment: the stamp read on both

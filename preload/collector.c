@@ -1244,6 +1244,7 @@ static void *collector_main(void *arg)
 	hc_tls.guard = 1;
 	hc_tls.own = 1;
 	hc_tls.sample_left = 0;
+	hc_stamp_fence_self();
 	atomic_store(&C.tid, (pid_t)syscall(SYS_gettid));
 	prctl(PR_SET_NAME, "heapcreep", 0, 0, 0);
 	uint64_t nap = NAP_MIN_NS;
@@ -1606,6 +1607,7 @@ void hc_collector_postfork_child(void)
 	hc_thread_postfork_child();
 	hc_sampled_reset();
 	hc_clock_reset();
+	hc_stamp_postfork_child();
 	hc_t0 = hc_stamp();
 	C.fork_child = 1;
 	C.cpu0 = 0;

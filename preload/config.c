@@ -135,6 +135,15 @@ int hc_config_load(void)
 			if (parse_int(v, 0, 19, &l))
 				return bad(name, v, "a zstd level from 0 (off) to 19");
 			c->zstd_level = (int)l;
+		} else if (!strcmp(name, "HEAPCREEP_CLOCK")) {
+			if (!strcmp(v, "auto"))
+				c->clock = HC_CLOCK_AUTO;
+			else if (!strcmp(v, "tsc"))
+				c->clock = HC_CLOCK_TSC;
+			else if (!strcmp(v, "monotonic"))
+				c->clock = HC_CLOCK_MONOTONIC;
+			else
+				return bad(name, v, "auto, tsc or monotonic");
 		} else {
 			hc_log("unknown variable '%s'; tracing off", name);
 			return -1;

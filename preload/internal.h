@@ -38,9 +38,13 @@ struct hc_config {
 	char pymalloc[32];      /* PYTHONMALLOC as the process started ("": unset) */
 	int dormant;            /* record nothing until a window is switched on */
 	char control[512];      /* dormant mode's control directory */
+	int clock;              /* HC_CLOCK_* */
 	char text[1024];        /* our HEAPCREEP_ variables, for the header */
 };
 extern struct hc_config hc_config HC_HIDDEN;
+/* The event clock: the TSC if the kernel keeps time with it, always (the
+ * user trusts it), or never. */
+enum { HC_CLOCK_AUTO, HC_CLOCK_TSC, HC_CLOCK_MONOTONIC };
 
 /* Reads HEAPCREEP_* with secure_getenv. Returns 0, or -1 after writing one
  * line on stderr (tracing must then stay off). */
@@ -74,19 +78,35 @@ static inline uint64_t hc_now(void)
 }
 
 /* Event stamps: the TSC when the kernel itself keeps time with it (so it is
- * synchronised across CPUs), else CLOCK_MONOTONIC in ns; the collector
- * converts (clock.c). Free events stamp before the real free, alloc events
- * after the real allocator returned, so that for one address the stamps of
- * its blocks' lives never overlap, and a block handed from one thread to
- * another is freed after it was allocated. Both read the counter with
- * RDTSCP, which waits until every older instruction has executed and every
- * older load is done: an allocation's stamp comes after the allocator's load
- * that found the block free, a free's after the load that handed it this
- * block (a plain RDTSC may execute before either load completes) and after
- * this thread's previous stamp. A stamp always comes before the stores that
- * follow it: x86 makes a store visible only after every older instruction
- * has completed. */
+ * synchronised across CPUs) or HEAPCREEP_CLOCK=tsc says to trust it, else
+ * CLOCK_MONOTONIC in ns; the collector converts (clock.c). Free events stamp
+ * before the real free, alloc events after the real allocator returned, so
+ * that for one address the stamps of its blocks' lives never overlap, and a
+ * block handed from one thread to another is freed after it was allocated.
+ * Once two threads record, every stamp reads the counter with RDTSCP, which
+ * waits until every older instruction has executed and every older load is
+ * done: an allocation's stamp comes after the allocator's load that found
+ * the block free, a free's after the load that handed it this block (a
+ * plain RDTSC may execute before either load completes, up to 13 us early
+ * here). A stamp always comes before the stores that follow it: x86 makes a
+ * store visible only after every older instruction has completed.
+ *
+ * While one thread alone has recorded, it stamps with a plain RDTSC (15 ns
+ * less a pair here). That is only ever early, never late, and an inversion
+ * needs the later event of a pair that crosses threads to be stamped early;
+ * with one thread recording there is no such pair. A second thread claims
+ * its state (hc_stamp_claim) before its first stamp: it sets
+ * hc_stamp_fenced with a locked store, before any store of its own that the
+ * first thread could load (a block handed over, an address freed), and x86
+ * keeps the first thread's later load of the flag after its load of that
+ * store. So the first thread fences every stamp that could follow one of
+ * the second's. The collector stamps fenced without claiming: it records no
+ * block's life. A ring's own stamps may then step back by a few cycles: the
+ * merge checks each ring's order and a lifetime is a signed difference. */
 extern int hc_use_tsc HC_HIDDEN;
+extern _Atomic int hc_stamp_fenced HC_HIDDEN;
+enum { HC_STAMP_NEW, HC_STAMP_SOLO, HC_STAMP_FENCED }; /* hc_tls.stamp */
+void hc_stamp_claim(void) HC_HIDDEN;
 
 #ifdef HC_MEASURE_COUNTER_STAMPS
 /* For bench/parts.sh only: stamps from a per-thread counter, to measure
@@ -95,22 +115,15 @@ extern int hc_use_tsc HC_HIDDEN;
 extern __thread uint64_t hc_measure_stamp __attribute__((tls_model("initial-exec"))) HC_HIDDEN;
 #endif
 
-static inline uint64_t hc_stamp(void)
-{
-#ifdef HC_MEASURE_COUNTER_STAMPS
-	return hc_measure_stamp += 64;
-#endif
-	if (likely(hc_use_tsc)) {
-		uint32_t lo, hi, aux;
-		__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux)::"memory");
-		return (uint64_t)hi << 32 | lo;
-	}
-	return hc_now();
-}
-
 /* clock.c: decides the event clock (once, before any event) and converts
  * stamps to ns; the collector keeps the conversion calibrated. */
 void hc_clock_init(void) HC_HIDDEN;
+/* After the configuration is read, before any event: HC_CLOCK_*. */
+void hc_clock_choose(int clock) HC_HIDDEN;
+/* This thread stamps fenced and records no block (the collector). */
+void hc_stamp_fence_self(void) HC_HIDDEN;
+/* Fork child: its one thread records alone again. */
+void hc_stamp_postfork_child(void) HC_HIDDEN;
 void hc_clock_calibrate(void) HC_HIDDEN;
 double hc_ns_per_stamp(void) HC_HIDDEN;
 void hc_clock_reset(void) HC_HIDDEN;
@@ -191,12 +204,34 @@ struct hc_tls {
 	uint64_t ring_retry_at;  /* no ring could be had: hc_now() of the next try */
 	int own;                 /* >0: allocations go to the own heap (ownheap.c) */
 	int64_t own_sample_left; /* sample_left while own */
+	int stamp;               /* HC_STAMP_* */
 };
 enum { HC_THREAD_NEW, HC_THREAD_ACTIVE, HC_THREAD_EXITED };
 
 /* initial-exec: the general-dynamic model may call malloc on first access
  * (__tls_get_addr allocates the DTV), which would recurse into the hooks. */
 extern __thread struct hc_tls hc_tls __attribute__((tls_model("initial-exec"))) HC_HIDDEN;
+
+/* An event stamp: see hc_use_tsc above. */
+static inline uint64_t hc_stamp(void)
+{
+#ifdef HC_MEASURE_COUNTER_STAMPS
+	return hc_measure_stamp += 64;
+#endif
+	if (likely(hc_use_tsc)) {
+		uint32_t lo, hi, aux;
+		if (likely(hc_tls.stamp == HC_STAMP_SOLO) &&
+		    likely(!atomic_load_explicit(&hc_stamp_fenced, memory_order_acquire))) {
+			__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+			return (uint64_t)hi << 32 | lo;
+		}
+		if (unlikely(hc_tls.stamp == HC_STAMP_NEW))
+			hc_stamp_claim();
+		__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux)::"memory");
+		return (uint64_t)hi << 32 | lo;
+	}
+	return hc_now();
+}
 
 /* The calling thread's ring, acquired on first use; NULL if none can be had. */
 struct hc_ring *hc_thread_ring_slow(void) HC_HIDDEN;

@@ -62,6 +62,7 @@ __attribute__((constructor)) static void heapcreep_init(void)
 		goto out;
 	}
 	hc_resolve();
+	hc_clock_choose(hc_config.clock);
 	if (hc_config.sample_bytes && hc_sampled_init())
 		hc_log("cannot map the sampled-block set; every free is recorded");
 	hc_config_loaded = 1;

@@ -19,6 +19,8 @@ bad "malformed duration" "heapcreep: bad HEAPCREEP_INTERVAL '1 s': expected a du
 	"HEAPCREEP_INTERVAL=1 s"
 bad "ring not a power of two" "heapcreep: bad HEAPCREEP_RING '100K': expected a power of two from 64K to 256M; tracing off" \
 	HEAPCREEP_RING=100K
+bad "unknown clock" "heapcreep: bad HEAPCREEP_CLOCK 'rdtsc': expected auto, tsc or monotonic; tracing off" \
+	HEAPCREEP_CLOCK=rdtsc
 bad "unknown variable" "heapcreep: unknown variable 'HEAPCREEP_SAMPEL'; tracing off" \
 	HEAPCREEP_SAMPEL=512K
 bad "output in a missing directory" "heapcreep: cannot create trace '/nonexistent/dir/x.hct': No such file or directory; tracing off" \

@@ -36,6 +36,14 @@ for prog in "allocs 20000" "cxx_new 3000"; do
 		"true 0 0" "$name: trace complete, nothing lost, no unknown frees"
 done
 
+# The TSC trusted (HEAPCREEP_CLOCK=tsc): the main thread stamps without a
+# fence until the second thread's first event; the figures stay valgrind's.
+ref=$(vg_totals -- "$PROG/allocs" 20000)
+got=$(HEAPCREEP_CLOCK=tsc traced allocs-tsc "" "$PROG/allocs" 20000)
+is "$got" "$ref" "allocs, HEAPCREEP_CLOCK=tsc: same figures as valgrind"
+is "$("$HC" report -f json "$TMP/allocs-tsc.hct" | jq -r '.trace | "\(.complete) \(.lost_events) \(.unknown_frees)"')" \
+	"true 0 0" "allocs, HEAPCREEP_CLOCK=tsc: trace complete, nothing lost, no unknown frees"
+
 # A throwing new caught: the exception object and what follows are the
 # program's, and nothing is left unmatched. valgrind cannot throw from its
 # operator new, so the figures are the run without the throw plus exactly

@@ -34,6 +34,18 @@ for t in stress.hct stress.traces/*.hct; do
 	[ -f "$t" ] && check "$t"
 done
 
+# Again with the TSC trusted (HEAPCREEP_CLOCK=tsc; kvm-clock here), where a
+# thread stamps without a fence while it alone records: a fork child's one
+# thread records alone again until its own threads start.
+rm -rf counts stress.traces stress.hct && mkdir counts
+HEAPCREEP_CLOCK=tsc timeout -s KILL $((secs * 6 + 60)) "$HC" run -o "$TMP/stress.hct" -- \
+	"$PROG/stress" $secs "$TMP/counts" >out 2>err
+is "$?:$(ls counts | wc -l):$(ls stress.traces 2>/dev/null | wc -l)" "0:4:3" \
+	"HEAPCREEP_CLOCK=tsc: stress exit 0, four process images counted, three traces in stress.traces/"
+for t in stress.hct stress.traces/*.hct; do
+	[ -f "$t" ] && check "$t"
+done
+
 # Heavy thread churn on one CPU for the program and the collector (a busy
 # machine): the shim may slow the program down but must keep up and keep
 # its memory bounded. The untraced run sets the bar.

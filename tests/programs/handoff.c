@@ -9,8 +9,13 @@
  * block received is kept to the end instead of freed (a live set the trace
  * must show exactly).
  *
+ * Side A is the calling thread, and before B starts it allocates and frees
+ * blocks alone (ALONE pairs), leaving EARLY of them for B to free the
+ * moment it starts: while one thread alone records, the shim may stamp it
+ * without a fence, and must stop the moment another begins.
+ *
  * Halfway the process forks: the child does a quarter of the rounds with
- * threads of its own and exits; the parent does the rest. Each process
+ * a thread of its own and exits; the parent does the rest. Each process
  * writes its own figures (its allocations, frees, bytes, and the blocks and
  * bytes it leaves live; a fork child's start at the fork) to
  * OUTDIR/counts.PID.0, in stress.c's format, and prints one line.
@@ -42,6 +47,10 @@ struct side {
 };
 
 static _Atomic(uint64_t *) box[2]; /* box[s]: what side s hands to the other */
+
+#define ALONE 100000
+#define EARLY 64
+static uint64_t *early[EARLY]; /* A's, from before B started: B frees them */
 
 __attribute__((noinline)) static uint64_t *h_alloc(size_t n, struct counts *c)
 {
@@ -79,6 +88,8 @@ static void pause_a_little(unsigned *spins)
 static void *run(void *arg)
 {
 	struct side *s = arg;
+	for (int k = 0; s->me == 1 && k < EARLY; k++)
+		h_free(early[k], &s->c);
 	uint64_t seed = 0x9e3779b97f4a7c15ull * (uint64_t)(s->me + 1);
 	for (uint64_t i = 0; i < s->rounds; i++) {
 		seed ^= seed << 13;
@@ -103,21 +114,40 @@ static void *run(void *arg)
 
 static struct side sides[2];
 
-/* Both sides for `rounds` rounds; their figures added to *total. */
+/* The calling thread alone: ALONE pairs, and EARLY blocks left for B. */
+static void alone(struct side *a)
+{
+	uint64_t seed = 0x2545f4914f6cdd1dull;
+	for (int i = 0; i < ALONE + EARLY; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		uint64_t *p = h_alloc(16 + seed % 3000, &a->c);
+		if (i < ALONE)
+			h_free(p, &a->c);
+		else
+			early[i - ALONE] = p;
+	}
+}
+
+/* Both sides for `rounds` rounds, A on the calling thread after its pairs
+ * alone; their figures added to *total. */
 static void rounds_of(uint64_t rounds, struct counts *total)
 {
-	pthread_t t[2];
+	pthread_t t;
 	for (int k = 0; k < 2; k++) {
 		sides[k].me = k;
 		sides[k].rounds = rounds;
 		sides[k].c = (struct counts){0};
-		if (pthread_create(&t[k], NULL, run, &sides[k])) {
-			fprintf(stderr, "handoff: cannot create a thread\n");
-			exit(2);
-		}
 	}
+	alone(&sides[0]);
+	if (pthread_create(&t, NULL, run, &sides[1])) {
+		fprintf(stderr, "handoff: cannot create a thread\n");
+		exit(2);
+	}
+	run(&sides[0]);
+	pthread_join(t, NULL);
 	for (int k = 0; k < 2; k++) {
-		pthread_join(t[k], NULL);
 		total->allocs += sides[k].c.allocs;
 		total->frees += sides[k].c.frees;
 		total->bytes += sides[k].c.bytes;
@@ -167,7 +197,8 @@ int main(int argc, char **argv)
 	waitpid(pid, &st, 0);
 	write_counts(argv[2], &total);
 	printf("%llu blocks handed over, %lld kept; the child: exit %d\n",
-	       (unsigned long long)total.allocs, (long long)total.live_blocks,
+	       (unsigned long long)(2 * (rounds / 2 + rounds - rounds / 2) + 2 * EARLY),
+	       (long long)total.live_blocks,
 	       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	return 0;
 }
