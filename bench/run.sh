@@ -75,13 +75,16 @@ python3|$PY alloc.py
 py-deep20|$PY deep20.py"
 
 # heapcreep-nopy: the shim with Python frames off (HEAPCREEP_PYTHON=0), on
-# the Python workloads only.
-tools="baseline heapcreep heapcreep-nopy heapcreep-512k heapcreep-dormant heaptrack-r jemalloc-prof-all jemalloc-prof-512k massif"
+# the Python workloads only. heapcreep-tsc: exact mode with the TSC trusted
+# (HEAPCREEP_CLOCK=tsc, where the kernel keeps time with another clock:
+# kvm-clock here), on churn only.
+tools="baseline heapcreep heapcreep-tsc heapcreep-nopy heapcreep-512k heapcreep-dormant heaptrack-r jemalloc-prof-all jemalloc-prof-512k massif"
 
 have() { command -v "$1" >/dev/null 2>&1; }
 tool_ok() { # TOOL WORKLOAD
 	case $1 in
 	heapcreep-nopy) case $2 in python3 | py-*) true ;; *) false ;; esac ;;
+	heapcreep-tsc) case $2 in churn-*) true ;; *) false ;; esac ;;
 	heaptrack-r) have heaptrack ;;
 	jemalloc-prof*) [ -f "$JEMALLOC" ] ;;
 	massif) have valgrind ;;
@@ -97,6 +100,7 @@ run() {
 	case $tool in
 	baseline) pre='env' ;; # started the way the shim's runs are
 	heapcreep) pre="env HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
+	heapcreep-tsc) pre="env HEAPCREEP_CLOCK=tsc HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
 	heapcreep-nopy) pre="env HEAPCREEP_PYTHON=0 HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
 	heapcreep-512k) pre="env HEAPCREEP_SAMPLE=512K HEAPCREEP_OUTPUT=$work/t/%p.hct LD_PRELOAD=$LIB" ;;
 	# loaded and recording nothing until `heapcreep on` (never, here)
