@@ -27,19 +27,17 @@
  * The slots are written inside dl_iterate_phdr, which holds the loader's
  * lock that dlclose takes before it unmaps an object: no object goes away
  * under the write. A deep-bound plugin's slots (hooks_dl.c) are written
- * under hc_slots_lock, as these are. An object that a dlopen in another
- * thread is still relocating is listed too; the loader makes its RELRO
- * pages read-only once its relocations are done, so an object whose RELRO
- * pages are not read-only in /proc/self/maps (read just before) is left
- * alone: making them read-only early would fault the loader.
+ * under the slots lock (elfdyn.c), as these are. An object that a dlopen
+ * in another thread is still relocating is listed too; the loader makes its
+ * RELRO pages read-only once its relocations are done, so an object whose
+ * RELRO pages are not read-only in /proc/self/maps (read just before) is
+ * left alone: making them read-only early would fault the loader.
  */
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
-#include <sched.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -87,27 +85,6 @@ static uintptr_t shim_lo; /* where the shim is loaded */
 static const void *deep[DEEP_MAX];
 static _Atomic unsigned ndeep;
 static _Atomic int deep_overflow;
-
-static _Atomic int slots_lock;
-
-void hc_slots_lock(void)
-{
-	int expect = 0;
-	while (!atomic_compare_exchange_weak(&slots_lock, &expect, 1)) {
-		expect = 0;
-		sched_yield();
-	}
-}
-
-void hc_slots_unlock(void)
-{
-	atomic_store(&slots_lock, 0);
-}
-
-void hc_slots_postfork_child(void)
-{
-	atomic_store(&slots_lock, 0); /* held by a thread the child has not */
-}
 
 void hc_bypass_deep(const void *phdr)
 {
@@ -282,95 +259,51 @@ struct pass {
 	struct ro ro;
 };
 
-static uintptr_t dyn_ptr(uintptr_t base, uintptr_t v)
-{
-	return v < base ? v + base : v; /* glibc relocates them in place */
-}
-
 static int one_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	struct pass *ps = arg;
-	uintptr_t base = info->dlpi_addr, lo = UINTPTR_MAX, hi = 0, rlo = 0, rhi = 0;
-	const ElfW(Dyn) *dyn = NULL;
-	long pg = sysconf(_SC_PAGESIZE);
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t a = base + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD) {
-			if (a < lo)
-				lo = a;
-			if (a + ph->p_memsz > hi)
-				hi = a + ph->p_memsz;
-		} else if (ph->p_type == PT_DYNAMIC) {
-			dyn = (const ElfW(Dyn) *)a;
-		} else if (ph->p_type == PT_GNU_RELRO) {
-			rlo = a & ~(uintptr_t)(pg - 1);
-			rhi = (a + ph->p_memsz) & ~(uintptr_t)(pg - 1);
-		}
-	}
-	if (!dyn || (shim_lo >= lo && shim_lo < hi) || kept(info->dlpi_name ? info->dlpi_name : "") ||
-	    !base_namespace(base, dyn))
+	struct hc_elfobj o;
+	hc_elfobj_read(info, &o);
+	if (!o.dyn || (shim_lo >= o.lo && shim_lo < o.hi) ||
+	    kept(info->dlpi_name ? info->dlpi_name : "") || !base_namespace(o.base, o.dyn))
 		return 0;
 	/* No RELRO (-z norelro): nothing says its relocation is done, so only
 	 * slots already bound (to the shim, or by us) are written. */
-	int done = rhi > rlo && read_only(&ps->ro, rlo, rhi);
-	if (rhi > rlo && !done)
+	int done = o.relro_hi > o.relro_lo && read_only(&ps->ro, o.relro_lo, o.relro_hi);
+	if (o.relro_hi > o.relro_lo && !done)
 		return 0; /* being loaded */
-	const ElfW(Sym) *symtab = NULL;
-	const char *strtab = NULL;
-	size_t strsz = 0, n = 0;
-	const ElfW(Rela) *rel = NULL;
-	int rela = 1;
-	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++) {
-		switch (d->d_tag) {
-		case DT_SYMTAB: symtab = (const ElfW(Sym) *)dyn_ptr(base, d->d_un.d_ptr); break;
-		case DT_STRTAB: strtab = (const char *)dyn_ptr(base, d->d_un.d_ptr); break;
-		case DT_STRSZ: strsz = d->d_un.d_val; break;
-		case DT_JMPREL: rel = (const ElfW(Rela) *)dyn_ptr(base, d->d_un.d_ptr); break;
-		case DT_PLTRELSZ: n = d->d_un.d_val / sizeof(ElfW(Rela)); break;
-		case DT_PLTREL: rela = d->d_un.d_val == DT_RELA; break;
-		}
-	}
-	if (!symtab || !strtab || !rel || !rela)
+	struct hc_elftables tb;
+	if (hc_elftables_read(&o, &tb) || !tb.rela[0])
 		return 0;
 	int lazy_ok = done && !atomic_load(&deep_overflow) && !is_deep(info->dlpi_phdr);
 	int opened = 0;
-	for (size_t r = 0; r < n; r++) {
-		if (ELF64_R_TYPE(rel[r].r_info) != R_X86_64_JUMP_SLOT)
+	for (size_t r = 0; r < tb.nrela[0]; r++) {
+		const ElfW(Rela) *rel = &tb.rela[0][r];
+		if (ELF64_R_TYPE(rel->r_info) != R_X86_64_JUMP_SLOT)
 			continue;
-		const ElfW(Sym) *sym = &symtab[ELF64_R_SYM(rel[r].r_info)];
-		if (!ELF64_R_SYM(rel[r].r_info) || sym->st_shndx != SHN_UNDEF ||
-		    sym->st_name >= strsz)
+		const ElfW(Sym) *sym = &tb.symtab[ELF64_R_SYM(rel->r_info)];
+		if (!ELF64_R_SYM(rel->r_info) || sym->st_shndx != SHN_UNDEF ||
+		    sym->st_name >= tb.strsz)
 			continue; /* an object that defines the name may bind to itself */
-		int i = name_index(strtab + sym->st_name);
+		int i = name_index(tb.strtab + sym->st_name);
 		if (i < 0 || !shim_def[i])
 			continue;
-		uintptr_t slot = base + rel[r].r_offset;
-		if (slot < lo || slot + 8 > hi || slot % 8)
+		uintptr_t slot = o.base + rel->r_offset;
+		if (slot < o.lo || slot + 8 > o.hi || slot % 8)
 			continue;
 		uintptr_t cur = __atomic_load_n((uintptr_t *)slot, __ATOMIC_RELAXED), to;
-		if (ps->away && (cur == shim_def[i] || (lazy_ok && cur >= lo && cur < hi)))
+		if (ps->away && (cur == shim_def[i] || (lazy_ok && cur >= o.lo && cur < o.hi)))
 			to = next_def[i];
 		else if (!ps->away && cur == next_def[i])
 			to = shim_def[i];
 		else
 			continue;
-		if (!opened && slot >= rlo && slot < rhi) {
-			hc_slots_lock();
-			if (mprotect((void *)rlo, rhi - rlo, PROT_READ | PROT_WRITE)) {
-				hc_slots_unlock();
-				return 0; /* left as it is: the shim still serves it */
-			}
-			opened = 1;
-		}
-		__atomic_store_n((uintptr_t *)slot, to, __ATOMIC_RELAXED);
+		if (hc_slots_write(&o, &opened, slot, to))
+			return 0; /* left as it is: the shim still serves it */
 		ps->written++;
 	}
-	if (opened) {
-		mprotect((void *)rlo, rhi - rlo, PROT_READ);
-		hc_slots_unlock();
-	}
+	hc_slots_close(&o, opened);
 	return 0;
 }
 

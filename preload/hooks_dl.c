@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <link.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -200,18 +199,12 @@ static int known(const struct objects *o, const void *phdr)
 	return 0;
 }
 
-/* One new object's place and tables, read inside dl_iterate_phdr and
- * patched outside it (dlsym takes the loader's lock). */
-struct target {
-	uintptr_t base, lo, hi;         /* load bias; the span of its segments */
-	uintptr_t relro_lo, relro_hi;   /* page-aligned; 0 when none */
-	const ElfW(Dyn) *dyn;
-};
-
+/* The new objects, read inside dl_iterate_phdr and pointed outside it
+ * (dlsym takes the loader's lock). */
 struct news {
 	const struct objects *before;
 	size_t n, cap;
-	struct target *t;
+	struct hc_elfobj *t;
 };
 
 static int find_new(struct dl_phdr_info *info, size_t size, void *arg)
@@ -220,23 +213,8 @@ static int find_new(struct dl_phdr_info *info, size_t size, void *arg)
 	struct news *nw = arg;
 	if ((nw->before->cap && known(nw->before, info->dlpi_phdr)) || nw->n >= nw->cap)
 		return 0;
-	struct target t = {.base = info->dlpi_addr, .lo = UINTPTR_MAX};
-	long pg = sysconf(_SC_PAGESIZE);
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD) {
-			if (a < t.lo)
-				t.lo = a;
-			if (a + ph->p_memsz > t.hi)
-				t.hi = a + ph->p_memsz;
-		} else if (ph->p_type == PT_DYNAMIC) {
-			t.dyn = (const ElfW(Dyn) *)a;
-		} else if (ph->p_type == PT_GNU_RELRO) {
-			t.relro_lo = a & ~(uintptr_t)(pg - 1);
-			t.relro_hi = (a + ph->p_memsz) & ~(uintptr_t)(pg - 1);
-		}
-	}
+	struct hc_elfobj t;
+	hc_elfobj_read(info, &t);
 	if (t.dyn)
 		nw->t[nw->n++] = t;
 	hc_bypass_deep(info->dlpi_phdr); /* its lazy slots bind past the shim */
@@ -244,52 +222,6 @@ static int find_new(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 /* --- pointing an object's slots at the hooks ----------------------------- */
-
-struct tables {
-	const ElfW(Sym) *symtab;
-	const char *strtab;
-	size_t strsz;
-	const ElfW(Rela) *rela[2];
-	size_t nrela[2];
-};
-
-static uintptr_t dyn_ptr(const struct target *t, uintptr_t v)
-{
-	/* glibc relocates these entries in place; the vDSO's and a few
-	 * others' are still file offsets */
-	return v < t->base ? v + t->base : v;
-}
-
-static int read_tables(const struct target *t, struct tables *tb)
-{
-	memset(tb, 0, sizeof(*tb));
-	uintptr_t jmprel = 0, rela = 0;
-	size_t pltrelsz = 0, relasz = 0;
-	int pltrel = DT_RELA;
-	for (const ElfW(Dyn) *d = t->dyn; d->d_tag != DT_NULL; d++) {
-		switch (d->d_tag) {
-		case DT_SYMTAB: tb->symtab = (const ElfW(Sym) *)dyn_ptr(t, d->d_un.d_ptr); break;
-		case DT_STRTAB: tb->strtab = (const char *)dyn_ptr(t, d->d_un.d_ptr); break;
-		case DT_STRSZ: tb->strsz = d->d_un.d_val; break;
-		case DT_JMPREL: jmprel = dyn_ptr(t, d->d_un.d_ptr); break;
-		case DT_PLTRELSZ: pltrelsz = d->d_un.d_val; break;
-		case DT_PLTREL: pltrel = (int)d->d_un.d_val; break;
-		case DT_RELA: rela = dyn_ptr(t, d->d_un.d_ptr); break;
-		case DT_RELASZ: relasz = d->d_un.d_val; break;
-		}
-	}
-	if (!tb->symtab || !tb->strtab)
-		return -1;
-	if (jmprel && pltrel == DT_RELA) {
-		tb->rela[0] = (const ElfW(Rela) *)jmprel;
-		tb->nrela[0] = pltrelsz / sizeof(ElfW(Rela));
-	}
-	if (rela) {
-		tb->rela[1] = (const ElfW(Rela) *)rela;
-		tb->nrela[1] = relasz / sizeof(ElfW(Rela));
-	}
-	return 0;
-}
 
 /* How one dlopen's objects bind each name (its handle's scope: the deep
  * one), looked up once per name. */
@@ -308,56 +240,46 @@ static void *deep_def(struct binding *b, int i)
 	return b->deep[i];
 }
 
-static void point(const struct target *t, struct binding *b)
+static void point(const struct hc_elfobj *t, struct binding *b)
 {
-	struct tables tb;
-	if (read_tables(t, &tb))
+	struct hc_elftables tb;
+	if (hc_elftables_read(t, &tb))
 		return;
 	int opened = 0;
 	/* Twice: the lookups (dlsym takes the loader's lock) first, then the
-	 * writes under hc_slots_lock (bypass.c takes it holding that lock). */
-	for (int pass = 0; pass < 2; pass++)
-	for (int k = 0; k < 2; k++) {
-		for (size_t r = 0; r < tb.nrela[k]; r++) {
-			const ElfW(Rela) *rel = &tb.rela[k][r];
-			unsigned type = ELF64_R_TYPE(rel->r_info);
-			if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT &&
-			    !(type == R_X86_64_64 && rel->r_addend == 0))
-				continue;
-			const ElfW(Sym) *sym = &tb.symtab[ELF64_R_SYM(rel->r_info)];
-			if (!ELF64_R_SYM(rel->r_info) || sym->st_shndx != SHN_UNDEF ||
-			    sym->st_name >= tb.strsz)
-				continue;
-			int i = name_index(tb.strtab + sym->st_name);
-			if (i < 0 || !global_def[i] || !next_def[i])
-				continue;
-			void *deep = deep_def(b, i);
-			if (!pass)
-				continue;
-			if (deep != next_def[i] || deep == global_def[i])
-				continue; /* binds to the program's, or to its own */
-			uintptr_t slot = t->base + rel->r_offset;
-			if (slot < t->lo || slot + 8 > t->hi)
-				continue;
-			uintptr_t cur = *(uintptr_t *)slot;
-			if (cur != (uintptr_t)next_def[i] && (cur < t->lo || cur >= t->hi))
-				continue; /* neither bound there nor a lazy stub */
-			if (slot >= t->relro_lo && slot < t->relro_hi && !opened) {
-				hc_slots_lock();
-				if (mprotect((void *)t->relro_lo, t->relro_hi - t->relro_lo,
-					     PROT_READ | PROT_WRITE)) {
-					hc_slots_unlock();
+	 * writes under the slots lock (bypass.c takes it holding that lock). */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int k = 0; k < 2; k++) {
+			for (size_t r = 0; r < tb.nrela[k]; r++) {
+				const ElfW(Rela) *rel = &tb.rela[k][r];
+				unsigned type = ELF64_R_TYPE(rel->r_info);
+				if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT &&
+				    !(type == R_X86_64_64 && rel->r_addend == 0))
+					continue;
+				const ElfW(Sym) *sym = &tb.symtab[ELF64_R_SYM(rel->r_info)];
+				if (!ELF64_R_SYM(rel->r_info) || sym->st_shndx != SHN_UNDEF ||
+				    sym->st_name >= tb.strsz)
+					continue;
+				int i = name_index(tb.strtab + sym->st_name);
+				if (i < 0 || !global_def[i] || !next_def[i])
+					continue;
+				void *deep = deep_def(b, i);
+				if (!pass)
+					continue;
+				if (deep != next_def[i] || deep == global_def[i])
+					continue; /* binds to the program's, or to its own */
+				uintptr_t slot = t->base + rel->r_offset;
+				if (slot < t->lo || slot + 8 > t->hi)
+					continue;
+				uintptr_t cur = *(uintptr_t *)slot;
+				if (cur != (uintptr_t)next_def[i] && (cur < t->lo || cur >= t->hi))
+					continue; /* neither bound there nor a lazy stub */
+				if (hc_slots_write(t, &opened, slot, (uintptr_t)global_def[i]))
 					return;
-				}
-				opened = 1;
 			}
-			__atomic_store_n((void **)slot, global_def[i], __ATOMIC_RELAXED);
 		}
 	}
-	if (opened) {
-		mprotect((void *)t->relro_lo, t->relro_hi - t->relro_lo, PROT_READ);
-		hc_slots_unlock();
-	}
+	hc_slots_close(t, opened);
 }
 
 static void point_new_objects(void *handle, const struct objects *before)

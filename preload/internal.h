@@ -10,6 +10,7 @@
 #ifndef HC_INTERNAL_H
 #define HC_INTERNAL_H
 
+#include <link.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -698,9 +699,31 @@ unsigned hc_bypass_set(int away) HC_HIDDEN;
 /* An object a RTLD_DEEPBIND open brought in (its program headers): its
  * unbound slots are left alone. */
 void hc_bypass_deep(const void *phdr) HC_HIDDEN;
-/* Held while an object's RELRO pages are writable (bypass.c, hooks_dl.c). */
-void hc_slots_lock(void) HC_HIDDEN;
-void hc_slots_unlock(void) HC_HIDDEN;
+
+/* --- elfdyn.c: an object's dynamic section and GOT slots ---------------- */
+
+struct hc_elfobj {
+	uintptr_t base, lo, hi;       /* load bias; the span of its PT_LOAD segments */
+	uintptr_t relro_lo, relro_hi; /* PT_GNU_RELRO, page-aligned; 0 when none */
+	const ElfW(Dyn) *dyn;         /* NULL: no dynamic section */
+};
+void hc_elfobj_read(const struct dl_phdr_info *info, struct hc_elfobj *o) HC_HIDDEN;
+/* rela[0]: DT_JMPREL's when DT_PLTREL is DT_RELA; rela[1]: DT_RELA's. */
+struct hc_elftables {
+	const ElfW(Sym) *symtab;
+	const char *strtab;
+	size_t strsz;
+	const ElfW(Rela) *rela[2];
+	size_t nrela[2];
+};
+/* 0, or -1 without a symbol or string table (o->dyn is not NULL). */
+int hc_elftables_read(const struct hc_elfobj *o, struct hc_elftables *tb) HC_HIDDEN;
+/* Writes v into a slot of o. The first slot in its RELRO pages takes the
+ * slots lock and makes them writable (*opened = 1) until hc_slots_close;
+ * -1 when they cannot be: nothing written, the lock let go. No dlsym while
+ * it is held (bypass.c takes it holding the loader's lock). */
+int hc_slots_write(const struct hc_elfobj *o, int *opened, uintptr_t slot, uintptr_t v) HC_HIDDEN;
+void hc_slots_close(const struct hc_elfobj *o, int opened) HC_HIDDEN;
 void hc_slots_postfork_child(void) HC_HIDDEN;
 
 /* --- keep.c: what a dormant process's collector keeps between windows --- */

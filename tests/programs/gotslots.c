@@ -59,8 +59,8 @@ struct query {
 	char out[512];
 	int found;
 	uintptr_t lo, hi;
-	uintptr_t value[5];
-	int has[5];
+	uintptr_t value[NNAMES];
+	int has[NNAMES];
 };
 
 static uintptr_t ptr(uintptr_t base, uintptr_t v)
