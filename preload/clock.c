@@ -15,6 +15,7 @@
 
 int hc_use_tsc;
 static int kernel_tsc;  /* the kernel's clocksource is the TSC */
+static char kernel_clock[24] = "unknown"; /* its name */
 _Atomic int hc_stamp_fenced;
 static _Atomic int solo_taken; /* a thread stamps unfenced, or did */
 
@@ -30,6 +31,13 @@ void hc_clock_init(void)
 		return;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
+	if (n > 0) {
+		size_t k = (size_t)n < sizeof(kernel_clock) ? (size_t)n : sizeof(kernel_clock) - 1;
+		memcpy(kernel_clock, buf, k);
+		kernel_clock[k] = '\0';
+		if (k && kernel_clock[k - 1] == '\n')
+			kernel_clock[k - 1] = '\0';
+	}
 	kernel_tsc = n >= 3 && !memcmp(buf, "tsc", 3) && (n == 3 || buf[3] == '\n');
 	hc_use_tsc = kernel_tsc;
 }
@@ -37,6 +45,21 @@ void hc_clock_init(void)
 void hc_clock_choose(int clock)
 {
 	hc_use_tsc = clock == HC_CLOCK_TSC || (clock == HC_CLOCK_AUTO && kernel_tsc);
+}
+
+size_t hc_clock_describe(char *buf, size_t cap)
+{
+	if (hc_use_tsc && kernel_tsc)
+		return hc_fmt(buf, cap, "event clock: the TSC (the kernel keeps time with it)");
+	if (hc_use_tsc)
+		return hc_fmt(buf, cap,
+			      "event clock: the TSC, trusted (HEAPCREEP_CLOCK=tsc; the kernel "
+			      "keeps time with %s)",
+			      kernel_clock);
+	return hc_fmt(buf, cap,
+		      "event clock: clock_gettime (the kernel keeps time with %s; "
+		      "HEAPCREEP_CLOCK=tsc would trust the TSC, a third of the cost)",
+		      kernel_clock);
 }
 
 /* A thread's first stamp: the first thread to stamp may skip the fence

@@ -1044,6 +1044,9 @@ static int begin_trace(void)
 	hc_clock_calibrate();
 	C.heap.ns_per_stamp = hc_ns_per_stamp();
 	write_header();
+	char clock[192];
+	hc_clock_describe(clock, sizeof(clock));
+	note(HC_NOTE_INFO, clock);
 	scan_modules();
 	rc = hc_writer_flush(&C.w);
 	if (rc) {

@@ -121,6 +121,8 @@ extern __thread uint64_t hc_measure_stamp __attribute__((tls_model("initial-exec
 void hc_clock_init(void) HC_HIDDEN;
 /* After the configuration is read, before any event: HC_CLOCK_*. */
 void hc_clock_choose(int clock) HC_HIDDEN;
+/* One line for the trace: which clock stamps events, and why. */
+size_t hc_clock_describe(char *buf, size_t cap) HC_HIDDEN;
 /* This thread stamps fenced and records no block (the collector). */
 void hc_stamp_fence_self(void) HC_HIDDEN;
 /* Fork child: its one thread records alone again. */

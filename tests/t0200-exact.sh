@@ -43,6 +43,12 @@ got=$(HEAPCREEP_CLOCK=tsc traced allocs-tsc "" "$PROG/allocs" 20000)
 is "$got" "$ref" "allocs, HEAPCREEP_CLOCK=tsc: same figures as valgrind"
 is "$("$HC" report -f json "$TMP/allocs-tsc.hct" | jq -r '.trace | "\(.complete) \(.lost_events) \(.unknown_frees)"')" \
 	"true 0 0" "allocs, HEAPCREEP_CLOCK=tsc: trace complete, nothing lost, no unknown frees"
+# The trace says which clock stamped it.
+"$HC" dump "$TMP/allocs-tsc.hct" 2>/dev/null | grep -o 'event clock: \(the TSC\|clock_gettime\)' >clock.tsc
+HEAPCREEP_CLOCK=monotonic HEAPCREEP_OUTPUT=$TMP/mono.hct LD_PRELOAD="$LIB" "$PROG/allocs" 100 >/dev/null 2>&1
+"$HC" dump "$TMP/mono.hct" 2>/dev/null | grep -o 'event clock: \(the TSC\|clock_gettime\)' >clock.mono
+is "$(cat clock.tsc)|$(cat clock.mono)" "event clock: the TSC|event clock: clock_gettime" \
+	"the trace names its clock: the TSC with tsc, clock_gettime with monotonic"
 
 # A throwing new caught: the exception object and what follows are the
 # program's, and nothing is left unmatched. valgrind cannot throw from its
