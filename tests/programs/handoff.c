@@ -197,7 +197,7 @@ int main(int argc, char **argv)
 	waitpid(pid, &st, 0);
 	write_counts(argv[2], &total);
 	printf("%llu blocks handed over, %lld kept; the child: exit %d\n",
-	       (unsigned long long)(2 * (rounds / 2 + rounds - rounds / 2) + 2 * EARLY),
+	       (unsigned long long)(2 * rounds + 2 * EARLY),
 	       (long long)total.live_blocks,
 	       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	return 0;
