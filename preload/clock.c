@@ -38,7 +38,7 @@ void hc_clock_init(void)
 		if (k && kernel_clock[k - 1] == '\n')
 			kernel_clock[k - 1] = '\0';
 	}
-	kernel_tsc = n >= 3 && !memcmp(buf, "tsc", 3) && (n == 3 || buf[3] == '\n');
+	kernel_tsc = !strcmp(kernel_clock, "tsc");
 	hc_use_tsc = kernel_tsc;
 }
 
