@@ -54,7 +54,8 @@ SHARED_OBJ := $(BUILD)/obj/writer/writer.o $(BUILD)/obj/writer/mem.o
 # The unit tests also link the collector's heap model (pure bookkeeping);
 # heapcreep-cli does not need it.
 UNIT_OBJ := $(SHARED_OBJ) $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/unwind.o \
-	$(BUILD)/obj/writer/ownheap.o $(BUILD)/obj/writer/tls.o $(BUILD)/obj/writer/keep.o
+	$(BUILD)/obj/writer/ownheap.o $(BUILD)/obj/writer/tls.o $(BUILD)/obj/writer/keep.o \
+	$(BUILD)/obj/writer/phdr.o
 
 LIB := $(BUILD)/lib/libheapcreep.so
 CLI := $(BUILD)/libexec/heapcreep/heapcreep-cli
@@ -104,7 +105,7 @@ $(BUILD)/obj/writer/%.o: preload/%.c preload/writer.h preload/mem.h include/heap
 $(BUILD)/obj/writer/heap.o: preload/heap.h
 $(BUILD)/obj/writer/mapped.o: preload/mapped.h preload/heap.h
 $(BUILD)/obj/writer/unwind.o $(BUILD)/obj/writer/ownheap.o $(BUILD)/obj/writer/tls.o \
-	$(BUILD)/obj/writer/keep.o: preload/internal.h
+	$(BUILD)/obj/writer/keep.o $(BUILD)/obj/writer/phdr.o: preload/internal.h
 
 $(LIB): $(SHIM_OBJ) preload/exports.map
 	@mkdir -p $(@D)

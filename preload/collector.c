@@ -64,6 +64,7 @@ static struct {
 	int rescan;
 	int python_written;       /* the PYTHON record is in this trace */
 	uint64_t py_unknown_noted; /* Python frames without a code, when last noted */
+	uint64_t cut_noted;        /* hc_stacks_cut, when last noted */
 	/* exec marker waiting for the flush that follows it */
 	int exec_pending;
 	uint64_t exec_ts;
@@ -899,6 +900,17 @@ static void snapshot(void)
 		note(HC_NOTE_WARNING, msg);
 		C.py_unknown_noted = unknown;
 	}
+	uint64_t cut = atomic_load_explicit(&hc_stacks_cut, memory_order_relaxed);
+	if (cut && cut >= 2 * C.cut_noted) {
+		char msg[256];
+		hc_fmt(msg, sizeof(msg),
+		       "%llu allocation stacks so far end early: the walk met a frame only "
+		       "libunwind reads while the process was forking, when the loader's list "
+		       "must not be read",
+		       (unsigned long long)cut);
+		note(HC_NOTE_WARNING, msg);
+		C.cut_noted = cut;
+	}
 	hc_rec_begin(w, HC_REC_SNAPSHOT);
 	hc_rec_u(w, rel(now));
 	hc_rec_u(w, hc_proc_rss());
@@ -1078,6 +1090,7 @@ static void open_window(const struct hc_control_req *req)
 	C.lost_base[LOST_NO_RING] = base[LOST_NO_RING];
 	C.waits_base = waits;
 	C.py_unknown_noted = atomic_load(&hc_py_unknown_code);
+	C.cut_noted = atomic_load(&hc_stacks_cut);
 	for (struct hc_ring *r = atomic_load_explicit(&hc_rings, memory_order_acquire); r;
 	     r = r->next)
 		r->seen_gen = 0; /* thread names again */
@@ -1587,6 +1600,8 @@ void hc_collector_postfork_child(void)
 	C.nmods = 0;
 	C.py_unknown_noted = 0;
 	atomic_store(&hc_py_unknown_code, 0);
+	C.cut_noted = 0;
+	atomic_store(&hc_stacks_cut, 0);
 	hc_py_postfork_child();
 	atomic_store(&C.flush_req, 0);
 	atomic_store(&C.flush_done, 0);

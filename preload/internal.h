@@ -464,7 +464,26 @@ int hc_unwind(struct hc_ring *ring, const struct hc_frame *from, uint64_t *frame
 extern _Atomic uint32_t hc_code_epoch HC_HIDDEN;
 /* Walks that fell back to libunwind (a frame the fast path does not know). */
 extern _Atomic uint64_t hc_unwind_fallbacks HC_HIDDEN;
+/* Of those, the ones that could not use it while a fork was under way: their
+ * stacks end where the walk stopped. */
+extern _Atomic uint64_t hc_stacks_cut HC_HIDDEN;
 uint64_t hc_stack_hash(const uint64_t *frames, int n) HC_HIDDEN;
+
+/* --- phdr.c: dl_iterate_phdr, never across a fork ----------------------- */
+
+/* 1: the caller may call dl_iterate_phdr (directly or through libunwind)
+ * and must call hc_phdr_leave after; 0: a fork was under way for all of
+ * wait_ns, it must not. */
+int hc_phdr_enter(uint64_t wait_ns) HC_HIDDEN;
+void hc_phdr_leave(void) HC_HIDDEN;
+#define HC_PHDR_WAIT_ALLOC 20000000ull /* on an allocation path: 20 ms */
+#define HC_PHDR_WAIT 1000000000ull     /* elsewhere: a second */
+/* dl_iterate_phdr(fn, arg) past the gate (HC_PHDR_WAIT); -1 if it stayed
+ * closed. */
+int hc_phdr_iterate(int (*fn)(struct dl_phdr_info *, size_t, void *), void *arg) HC_HIDDEN;
+void hc_phdr_prefork(void) HC_HIDDEN;
+void hc_phdr_postfork_parent(void) HC_HIDDEN;
+void hc_phdr_postfork_child(void) HC_HIDDEN;
 
 /* --- pyframes.c: Python frames ------------------------------------------ */
 

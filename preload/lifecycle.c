@@ -37,18 +37,23 @@ static void *next_sym(const char *name)
 	return f;
 }
 
+/* The collector first: pausing it (for CPython 3.12 and later) joins it,
+ * and it must not be waiting at phdr.c's closed gate then. */
 static void prefork(void)
 {
 	hc_collector_prefork();
+	hc_phdr_prefork();
 }
 
 static void postfork_parent(void)
 {
+	hc_phdr_postfork_parent();
 	hc_collector_postfork_parent();
 }
 
 static void postfork_child(void)
 {
+	hc_phdr_postfork_child();
 	hc_collector_postfork_child();
 }
 

@@ -14,9 +14,9 @@
  * pointer of their own), so the shim's own frames are never walked.
  *
  * Memory is only read at addresses the rules derive from the live stack,
- * inside the thread's stack bounds; rule lookups take no lock but
- * dl_iterate_phdr's (recursive), and only for a return address this thread
- * has not met before.
+ * inside the thread's stack bounds; rule lookups take no lock (but
+ * dl_iterate_phdr's, for code the loader's lock-free table does not hold),
+ * and only for a return address this thread has not met before.
  */
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
@@ -30,6 +30,7 @@
 
 _Atomic uint32_t hc_code_epoch;
 _Atomic uint64_t hc_unwind_fallbacks;
+_Atomic uint64_t hc_stacks_cut;
 
 /* --- reading DWARF encodings ------------------------------------------------ */
 
@@ -138,13 +139,28 @@ static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
+/* The module's .eh_frame_hdr: from _dl_find_object, which takes no lock,
+ * else (code it does not know of: JIT code, or an object the loader is
+ * still relocating) from dl_iterate_phdr, past phdr.c's fork gate. */
+static const uint8_t *find_hdr(uint64_t pc)
+{
+	struct dl_find_object o;
+	if (_dl_find_object((void *)(uintptr_t)pc, &o) == 0)
+		return o.dlfo_eh_frame;
+	struct find f = {pc, NULL};
+	if (!hc_phdr_enter(HC_PHDR_WAIT_ALLOC))
+		return NULL;
+	int found = dl_iterate_phdr(find_module, &f);
+	hc_phdr_leave();
+	return found ? f.hdr : NULL;
+}
+
 /* The FDE covering pc, through the module's sorted search table. */
 static const uint8_t *find_fde(uint64_t pc)
 {
-	struct find f = {pc, NULL};
-	if (!dl_iterate_phdr(find_module, &f) || !f.hdr)
+	const uint8_t *h = find_hdr(pc);
+	if (!h)
 		return NULL;
-	const uint8_t *h = f.hdr;
 	if (h[0] != 1 || h[3] != 0x3b) /* version 1, table datarel|sdata4 */
 		return NULL;
 	struct cursor c = {h + 4, h + 4 + 16, 0};
@@ -440,12 +456,13 @@ static inline int memo_holds(const struct hc_stack_memo *m, uint64_t sp0)
 
 /* Walks from `from`: n frames into frames (max at most), their hash into
  * *hash, and where those frames are into *found: frames, or a memo's copy.
- * Returns -1 to fall back. */
+ * Returns -1 - k to fall back, k frames walked into frames before that. */
 static inline __attribute__((always_inline)) int walk(struct hc_ring *ring,
 						       const struct hc_frame *from, uint64_t *frames,
 						       int max, uint64_t *hash, const uint64_t **found)
 {
 	uint64_t ip = from->ip, sp = from->sp, bp = from->bp;
+	int n = 0;
 	if (unlikely(stack_hi <= 1) || sp < stack_lo || sp >= stack_hi || ip < 4096)
 		return -1;
 	const uint64_t sp0 = sp;
@@ -459,7 +476,6 @@ static inline __attribute__((always_inline)) int walk(struct hc_ring *ring,
 	}
 	uint32_t off[HC_MEMO_FRAMES + 1];
 	int nload = 0, used_bp = 0, low_end = 0;
-	int n = 0;
 	for (;;) {
 		frames[n++] = ip;
 		if (n == max)
@@ -468,11 +484,11 @@ static inline __attribute__((always_inline)) int walk(struct hc_ring *ring,
 		if (r->kind == RULE_END)
 			break;
 		if (r->kind != RULE_SP && r->kind != RULE_BP)
-			return -1;
+			return -1 - n;
 		used_bp |= r->kind == RULE_BP;
 		uint64_t cfa = (r->kind == RULE_SP ? sp : bp) + (uint64_t)(int64_t)r->cfa_off;
 		if (cfa <= sp || cfa > stack_hi || cfa - sp > (64u << 20) || (cfa & 7))
-			return -1;
+			return -1 - n;
 		uint64_t ra = *(const uint64_t *)(uintptr_t)(cfa - 8);
 		if (nload <= HC_MEMO_FRAMES)
 			off[nload] = (uint32_t)(cfa - 8 - sp0);
@@ -480,7 +496,7 @@ static inline __attribute__((always_inline)) int walk(struct hc_ring *ring,
 		if (r->bp_off) {
 			uint64_t at = cfa + (uint64_t)(int64_t)r->bp_off;
 			if (at < sp || at + 8 > stack_hi)
-				return -1;
+				return -1 - n;
 			bp = *(const uint64_t *)(uintptr_t)at;
 		}
 		sp = cfa;
@@ -526,6 +542,7 @@ int hc_unwind(struct hc_ring *ring, const struct hc_frame *from, uint64_t *frame
 	*found = frames;
 	return 1;
 #endif
+	int walked = 0;
 	if (ring) {
 		uint32_t epoch = atomic_load_explicit(&hc_code_epoch, memory_order_relaxed);
 		if (unlikely(ring->rules_epoch != epoch)) {
@@ -541,10 +558,24 @@ int hc_unwind(struct hc_ring *ring, const struct hc_frame *from, uint64_t *frame
 		if (n > 0)
 			return n;
 		atomic_fetch_add_explicit(&hc_unwind_fallbacks, 1, memory_order_relaxed);
+		walked = -1 - n;
+	}
+	/* libunwind finds modules with dl_iterate_phdr: not while a fork is
+	 * under way (phdr.c). Past the wait, the stack is what the walk found. */
+	if (!hc_phdr_enter(HC_PHDR_WAIT_ALLOC)) {
+		atomic_fetch_add_explicit(&hc_stacks_cut, 1, memory_order_relaxed);
+		if (walked < 1) {
+			frames[0] = from->ip;
+			walked = 1;
+		}
+		*found = frames;
+		*hash = hc_stack_hash(frames, walked);
+		return walked;
 	}
 	/* libunwind starts here: the stack begins at the frame that returns
 	 * to from->ip, a few shim frames up. */
 	int n = unw_backtrace((void **)frames, max + HC_UNWIND_SLACK);
+	hc_phdr_leave();
 	int k = 0;
 	while (k < n && k < HC_UNWIND_SLACK && frames[k] != from->ip)
 		k++;
