@@ -2,7 +2,9 @@
 # Runs every test and prints one line per test file and a summary:
 # "N passed, N failed". Unit tests are C programs in $HC_TEST_BUILD/tests/unit,
 # shell tests are tests/tNNNN-*.sh; both speak TAP. Exits non-zero when any
-# test fails. HC_TEST_ONLY=pattern runs the files whose name matches.
+# test fails. HC_TEST_ONLY=pattern runs the files whose name matches. A file
+# still running after HC_TEST_FILE_TIMEOUT seconds (900) is killed and fails:
+# a hang costs one file, not the run.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${HC_TEST_BUILD:-$top/build}
@@ -17,8 +19,9 @@ run_one() { # name command...
 	case "$name" in *"${HC_TEST_ONLY:-}"*) ;; *) return ;; esac
 	files=$((files + 1))
 	start=$(date +%s)
-	"$@" >"$log/out" 2>"$log/err"
+	timeout -k 10 "${HC_TEST_FILE_TIMEOUT:-900}" "$@" >"$log/out" 2>"$log/err"
 	rc=$?
+	[ "$rc" -eq 124 ] && echo "not ok - killed after ${HC_TEST_FILE_TIMEOUT:-900} s" >>"$log/out"
 	secs=$(($(date +%s) - start))
 	p=$(grep -c '^ok ' "$log/out")
 	f=$(grep -c '^not ok ' "$log/out")

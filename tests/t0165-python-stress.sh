@@ -29,9 +29,11 @@ while read -r name py; do
 	bad=
 	for run in $(seq 1 "$RUNS"); do
 		rm -rf "d$run" && mkdir "d$run"
-		HEAPCREEP_OUTPUT=$TMP/d$run/%p.hct PYTHONMALLOC=malloc LD_PRELOAD="$LIB" \
+		# a hang (its fork child, say) fails here instead of holding the run up
+		HEAPCREEP_OUTPUT=$TMP/d$run/%p.hct PYTHONMALLOC=malloc timeout 120 env LD_PRELOAD="$LIB" \
 			"$py" -W ignore "$SRC/pystress.py" 0.5 >run.out 2>run.err
 		rc=$?
+		[ "$rc" = 124 ] && rc="124 (hung: killed after 120 s)"
 		[ "$rc" = 0 ] || bad="$bad run $run: exit $rc;"
 		cmp -s ref.out run.out || bad="$bad run $run: output differs;"
 		[ -s run.err ] && bad="$bad run $run: stderr: $(head -c 200 run.err);"
