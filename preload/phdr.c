@@ -14,10 +14,11 @@
 
 #define PREFORK_WAIT_NS 1000000000ull
 
+enum { OPEN, FORKING, SHUT };
 static _Atomic int closed;
 static _Atomic int inside;
 /* A fork happened with a caller still inside (it did not leave within a
- * second): the child keeps the gate closed. */
+ * second): the child keeps the gate shut, and nobody waits at it. */
 static int tainted;
 
 static int try_enter(void)
@@ -38,6 +39,8 @@ int hc_phdr_enter(uint64_t wait_ns)
 {
 	uint64_t until = 0;
 	while (!try_enter()) {
+		if (atomic_load_explicit(&closed, memory_order_relaxed) == SHUT)
+			return 0;
 		uint64_t now = hc_now();
 		if (!until)
 			until = now + wait_ns;
@@ -64,7 +67,9 @@ int hc_phdr_iterate(int (*fn)(struct dl_phdr_info *, size_t, void *), void *arg)
 
 void hc_phdr_prefork(void)
 {
-	atomic_store(&closed, 1);
+	if (atomic_load(&closed) == SHUT)
+		return;
+	atomic_store(&closed, FORKING);
 	uint64_t until = hc_now() + PREFORK_WAIT_NS;
 	while (atomic_load(&inside) > 0) {
 		if (hc_now() >= until) {
@@ -77,12 +82,16 @@ void hc_phdr_prefork(void)
 
 void hc_phdr_postfork_parent(void)
 {
+	if (atomic_load(&closed) == SHUT)
+		return;
 	tainted = 0;
-	atomic_store(&closed, 0);
+	atomic_store(&closed, OPEN);
 }
 
 void hc_phdr_postfork_child(void)
 {
 	atomic_store(&inside, 0);
-	atomic_store(&closed, tainted);
+	if (atomic_load(&closed) != SHUT)
+		atomic_store(&closed, tainted ? SHUT : OPEN);
+	tainted = 0;
 }

@@ -1,0 +1,92 @@
+/* The fork gate around the shim's calls of dl_iterate_phdr (preload/phdr.c):
+ * the prepare handler waits for callers inside to leave and keeps new ones
+ * out until the fork is over; a caller waits at a closed gate only as long
+ * as it was told; a child forked while a caller stayed inside (past the
+ * handler's second) never calls it again, and nobody there waits at it.
+ * The handlers are called here as fork calls them, without forking.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "internal.h"
+#include "tap.h"
+
+static double ms_since(uint64_t t0)
+{
+	return (double)(hc_now() - t0) / 1e6;
+}
+
+static int count_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)info, (void)size;
+	++*(int *)arg;
+	return 0;
+}
+
+/* A caller that stays inside for hold_ms, then leaves. */
+static _Atomic int entered;
+static void *holder(void *arg)
+{
+	long hold_ms = (long)(intptr_t)arg;
+	if (!hc_phdr_enter(HC_PHDR_WAIT))
+		return NULL;
+	atomic_store(&entered, 1);
+	struct timespec ts = {hold_ms / 1000, (hold_ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+	hc_phdr_leave();
+	return NULL;
+}
+
+int main(void)
+{
+	plan(12);
+
+	int n = 0;
+	is_int(hc_phdr_iterate(count_one, &n), 0, "an open gate: dl_iterate_phdr runs");
+	ok(n >= 3, "and visits the loaded objects (%d)", n);
+
+	/* A fork with a caller inside for 50 ms: the handler waits for it. */
+	pthread_t t;
+	atomic_store(&entered, 0);
+	pthread_create(&t, NULL, holder, (void *)(intptr_t)50);
+	while (!atomic_load(&entered))
+		sched_yield();
+	uint64_t t0 = hc_now();
+	hc_phdr_prefork();
+	double waited = ms_since(t0);
+	ok(waited >= 30 && waited < 900, "prepare waits for the caller inside to leave (%.1f ms)", waited);
+	t0 = hc_now();
+	is_int(hc_phdr_enter(5000000), 0, "during the fork a caller is kept out");
+	waited = ms_since(t0);
+	ok(waited >= 4 && waited < 500, "after waiting what it was told, 5 ms (%.1f ms)", waited);
+	is_int(hc_phdr_iterate(count_one, &n), -1, "hc_phdr_iterate gives up after its second");
+	hc_phdr_postfork_parent();
+	pthread_join(t, NULL);
+	is_int(hc_phdr_enter(0), 1, "after the fork, the parent's gate is open");
+	hc_phdr_leave();
+
+	/* A caller stays inside past the handler's second: the child's gate
+	 * stays shut, for good and for its own children, and nobody waits. */
+	atomic_store(&entered, 0);
+	pthread_create(&t, NULL, holder, (void *)(intptr_t)1500);
+	while (!atomic_load(&entered))
+		sched_yield();
+	t0 = hc_now();
+	hc_phdr_prefork();
+	waited = ms_since(t0);
+	ok(waited >= 900 && waited < 1400, "prepare gives up after a second (%.0f ms)", waited);
+	hc_phdr_postfork_child();
+	t0 = hc_now();
+	is_int(hc_phdr_enter(HC_PHDR_WAIT), 0, "the child of that fork never enters");
+	waited = ms_since(t0);
+	ok(waited < 50, "nor waits to (%.1f ms)", waited);
+	hc_phdr_prefork();
+	hc_phdr_postfork_parent();
+	is_int(hc_phdr_enter(0), 0, "a fork of its own leaves its gate shut");
+	hc_phdr_prefork();
+	hc_phdr_postfork_child();
+	is_int(hc_phdr_enter(0), 0, "and its child's");
+	pthread_join(t, NULL);
+	return done_testing();
+}
