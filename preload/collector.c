@@ -281,6 +281,18 @@ static void note(int level, const char *msg)
 	hc_rec_end(&C.w);
 }
 
+/* A warning with a count, the first time it is not 0 and each time it has
+ * doubled since. */
+static void note_doubling(uint64_t count, uint64_t *noted, const char *what)
+{
+	if (!count || count < 2 * *noted)
+		return;
+	char msg[256];
+	hc_fmt(msg, sizeof(msg), "%llu %s", (unsigned long long)count, what);
+	note(HC_NOTE_WARNING, msg);
+	*noted = count;
+}
+
 static int grow_mods(size_t need)
 {
 	if (need <= C.mods_cap)
@@ -889,28 +901,15 @@ static void snapshot(void)
 	hc_heap_promote(h, now > age ? now - age : 0, emit_block, NULL);
 	uint64_t by_cause[LOST_CAUSES], waits, lost = lost_events(by_cause, &waits);
 	note_lost(by_cause);
-	uint64_t unknown = atomic_load_explicit(&hc_py_unknown_code, memory_order_relaxed);
-	if (unknown && unknown >= 2 * C.py_unknown_noted) {
-		char msg[256];
-		hc_fmt(msg, sizeof(msg),
-		       "%llu Python frames so far name a code object the trace does not hold "
-		       "(the shim's table of code objects is full, or a ring had no room to "
-		       "copy one): they show as unknown Python code",
-		       (unsigned long long)unknown);
-		note(HC_NOTE_WARNING, msg);
-		C.py_unknown_noted = unknown;
-	}
-	uint64_t cut = atomic_load_explicit(&hc_stacks_cut, memory_order_relaxed);
-	if (cut && cut >= 2 * C.cut_noted) {
-		char msg[256];
-		hc_fmt(msg, sizeof(msg),
-		       "%llu allocation stacks so far end early: the walk met a frame only "
-		       "libunwind reads while the process was forking, when the loader's list "
-		       "must not be read",
-		       (unsigned long long)cut);
-		note(HC_NOTE_WARNING, msg);
-		C.cut_noted = cut;
-	}
+	note_doubling(atomic_load_explicit(&hc_py_unknown_code, memory_order_relaxed),
+		      &C.py_unknown_noted,
+		      "Python frames so far name a code object the trace does not hold (the "
+		      "shim's table of code objects is full, or a ring had no room to copy "
+		      "one): they show as unknown Python code");
+	note_doubling(atomic_load_explicit(&hc_stacks_cut, memory_order_relaxed), &C.cut_noted,
+		      "allocation stacks so far end early: the walk met a frame only libunwind "
+		      "reads while the process was forking, when the loader's list must not "
+		      "be read");
 	hc_rec_begin(w, HC_REC_SNAPSHOT);
 	hc_rec_u(w, rel(now));
 	hc_rec_u(w, hc_proc_rss());

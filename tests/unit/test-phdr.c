@@ -1,7 +1,8 @@
 /* The fork gate around the shim's calls of dl_iterate_phdr (preload/phdr.c):
  * the prepare handler waits for callers inside to leave and keeps new ones
  * out until the fork is over; a caller waits at a closed gate only as long
- * as it was told; a child forked while a caller stayed inside (past the
+ * as it was told (a stack libunwind would take is then cut to what the walk
+ * found, and counted); a child forked while a caller stayed inside (past the
  * handler's second) never calls it again, and nobody there waits at it.
  * The handlers are called here as fork calls them, without forking.
  */
@@ -38,9 +39,23 @@ static void *holder(void *arg)
 	return NULL;
 }
 
+struct unwound {
+	int n, first_is_caller;
+};
+
+/* This function's caller's stack, as a hook takes it, through libunwind. */
+__attribute__((noinline)) static struct unwound unwind_here(void)
+{
+	uint64_t buf[HC_MAX_FRAMES + HC_UNWIND_SLACK], hash;
+	const uint64_t *found;
+	const struct hc_frame *from = HC_CALLER();
+	int n = hc_unwind(NULL, from, buf, HC_MAX_FRAMES, &hash, &found);
+	return (struct unwound){n, n > 0 && found[0] == from->ip};
+}
+
 int main(void)
 {
-	plan(12);
+	plan(14);
 
 	int n = 0;
 	is_int(hc_phdr_iterate(count_one, &n), 0, "an open gate: dl_iterate_phdr runs");
@@ -61,10 +76,20 @@ int main(void)
 	waited = ms_since(t0);
 	ok(waited >= 4 && waited < 500, "after waiting what it was told, 5 ms (%.1f ms)", waited);
 	is_int(hc_phdr_iterate(count_one, &n), -1, "hc_phdr_iterate gives up after its second");
+	/* libunwind's walk (no ring: no fast path) needs the loader's list */
+	t0 = hc_now();
+	struct unwound u = unwind_here();
+	waited = ms_since(t0);
+	ok(u.n == 1 && u.first_is_caller && atomic_load(&hc_stacks_cut) == 1 && waited >= 15,
+	   "a stack wanted during the fork is cut to its caller after 20 ms, and counted "
+	   "(%d frames, %.1f ms)", u.n, waited);
 	hc_phdr_postfork_parent();
 	pthread_join(t, NULL);
 	is_int(hc_phdr_enter(0), 1, "after the fork, the parent's gate is open");
 	hc_phdr_leave();
+	u = unwind_here();
+	ok(u.n >= 3 && u.first_is_caller && atomic_load(&hc_stacks_cut) == 1,
+	   "and a stack is whole again (%d frames)", u.n);
 
 	/* A caller stays inside past the handler's second: the child's gate
 	 * stays shut, for good and for its own children, and nobody waits. */
