@@ -9,6 +9,8 @@
  * to fork (stdio's list, flushing a stream that allocates its buffer).
  */
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -21,14 +23,22 @@ static _Atomic int inside;
  * second): the child keeps the gate shut, and nobody waits at it. */
 static int tainted;
 
+/* The forking thread: between the prepare handler and the fork it may still
+ * allocate (a handler registered before the shim's runs after it), and it
+ * cannot be inside dl_iterate_phdr at the fork itself. */
+static _Atomic pid_t forker;
+
 static int try_enter(void)
 {
-	if (atomic_load(&closed))
-		return 0;
+	if (atomic_load(&closed)) {
+		pid_t f = atomic_load(&forker);
+		if (!f || f != (pid_t)syscall(SYS_gettid))
+			return 0;
+	}
 	/* Sequentially consistent both: either the prepare handler sees this
 	 * increment, or this thread sees the gate closed. */
 	atomic_fetch_add(&inside, 1);
-	if (atomic_load(&closed)) {
+	if (atomic_load(&closed) && atomic_load(&forker) != (pid_t)syscall(SYS_gettid)) {
 		atomic_fetch_sub(&inside, 1);
 		return 0;
 	}
@@ -74,14 +84,16 @@ void hc_phdr_prefork(void)
 	while (atomic_load(&inside) > 0) {
 		if (hc_now() >= until) {
 			tainted = 1;
-			return;
+			break;
 		}
 		sched_yield();
 	}
+	atomic_store(&forker, (pid_t)syscall(SYS_gettid));
 }
 
 void hc_phdr_postfork_parent(void)
 {
+	atomic_store(&forker, 0);
 	if (atomic_load(&closed) == SHUT)
 		return;
 	tainted = 0;
@@ -91,6 +103,7 @@ void hc_phdr_postfork_parent(void)
 void hc_phdr_postfork_child(void)
 {
 	atomic_store(&inside, 0);
+	atomic_store(&forker, 0);
 	if (atomic_load(&closed) != SHUT)
 		atomic_store(&closed, tainted ? SHUT : OPEN);
 	tainted = 0;

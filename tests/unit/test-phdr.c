@@ -4,7 +4,8 @@
  * as it was told (a stack libunwind would take is then cut to what the walk
  * found, and counted); a child forked while a caller stayed inside (past the
  * handler's second) never calls it again, and nobody there waits at it.
- * The handlers are called here as fork calls them, without forking.
+ * The forking thread itself goes through. The handlers are called here as
+ * fork calls them, without forking.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -53,9 +54,32 @@ __attribute__((noinline)) static struct unwound unwind_here(void)
 	return (struct unwound){n, n > 0 && found[0] == from->ip};
 }
 
+/* What another thread meets at the gate during a fork. */
+struct other {
+	int entered, iterated;
+	double enter_ms, unwind_ms;
+	struct unwound u;
+};
+
+static void *other_thread(void *arg)
+{
+	struct other *r = arg;
+	int n = 0;
+	uint64_t t0 = hc_now();
+	r->entered = hc_phdr_enter(5000000);
+	r->enter_ms = ms_since(t0);
+	if (r->entered)
+		hc_phdr_leave();
+	r->iterated = hc_phdr_iterate(count_one, &n);
+	t0 = hc_now();
+	r->u = unwind_here();
+	r->unwind_ms = ms_since(t0);
+	return NULL;
+}
+
 int main(void)
 {
-	plan(14);
+	plan(15);
 
 	int n = 0;
 	is_int(hc_phdr_iterate(count_one, &n), 0, "an open gate: dl_iterate_phdr runs");
@@ -71,23 +95,25 @@ int main(void)
 	hc_phdr_prefork();
 	double waited = ms_since(t0);
 	ok(waited >= 30 && waited < 900, "prepare waits for the caller inside to leave (%.1f ms)", waited);
-	t0 = hc_now();
-	is_int(hc_phdr_enter(5000000), 0, "during the fork a caller is kept out");
-	waited = ms_since(t0);
-	ok(waited >= 4 && waited < 500, "after waiting what it was told, 5 ms (%.1f ms)", waited);
-	is_int(hc_phdr_iterate(count_one, &n), -1, "hc_phdr_iterate gives up after its second");
-	/* libunwind's walk (no ring: no fast path) needs the loader's list */
-	t0 = hc_now();
-	struct unwound u = unwind_here();
-	waited = ms_since(t0);
-	ok(u.n == 1 && u.first_is_caller && atomic_load(&hc_stacks_cut) == 1 && waited >= 15,
-	   "a stack wanted during the fork is cut to its caller after 20 ms, and counted "
-	   "(%d frames, %.1f ms)", u.n, waited);
+	pthread_t o;
+	struct other r;
+	pthread_create(&o, NULL, other_thread, &r);
+	pthread_join(o, NULL);
+	is_int(r.entered, 0, "during the fork another thread is kept out");
+	ok(r.enter_ms >= 4 && r.enter_ms < 500, "after waiting what it was told, 5 ms (%.1f ms)",
+	   r.enter_ms);
+	is_int(r.iterated, -1, "hc_phdr_iterate gives up after its second");
+	ok(r.u.n == 1 && r.u.first_is_caller && atomic_load(&hc_stacks_cut) == 1 &&
+		   r.unwind_ms >= 15,
+	   "a stack it wants through libunwind is cut to its caller after 20 ms, and counted "
+	   "(%d frames, %.1f ms)", r.u.n, r.unwind_ms);
+	is_int(hc_phdr_enter(0), 1, "the forking thread itself goes through");
+	hc_phdr_leave();
 	hc_phdr_postfork_parent();
 	pthread_join(t, NULL);
 	is_int(hc_phdr_enter(0), 1, "after the fork, the parent's gate is open");
 	hc_phdr_leave();
-	u = unwind_here();
+	struct unwound u = unwind_here();
 	ok(u.n >= 3 && u.first_is_caller && atomic_load(&hc_stacks_cut) == 1,
 	   "and a stack is whole again (%d frames)", u.n);
 
