@@ -53,6 +53,16 @@ void hc_thread_postfork_child(void)
 	atomic_store(&gave_up_at, 0);
 	for (int i = 0; i < HC_RING_FAIL_CAUSES; i++)
 		atomic_store(&fails[i], 0);
+	/* The forking thread's countdown to its next sample and its random
+	 * stream are copied into every child: each child of one thread would
+	 * sample the same allocations as its siblings. A fresh draw at the next
+	 * allocation (the distance is memoryless) from a stream seeded anew
+	 * makes each child's samples its own. */
+	hc_tls.rng = 0;
+	if (hc_tls.own)
+		hc_tls.own_sample_left = 0;
+	else
+		hc_tls.sample_left = 0;
 }
 
 /* A FREE ring, taken; *dead counts the rings still waiting to be drained. */

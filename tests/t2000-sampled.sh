@@ -31,6 +31,19 @@ ok "$(awk -v r="$1" 'BEGIN { exit !(r > 0.95 && r < 1.05) }'; echo $?)" "bytes a
 is "$3" 0 "bytes allocated: every run within 20% of the truth"
 ok "$(awk -v r="$2" 'BEGIN { exit !(r > 0.75 && r < 1.25) }'; echo $?)" "unfreed at end (30 KB, ~8 samples a run): mean within 25% ($2)"
 
+# Fork children sample independently: 8 children each allocate the same 256
+# blocks of 1 000 bytes, about 16 samples a child at 16K. A child that kept
+# its parent's countdown and random stream sampled exactly what its siblings
+# did (the shim before 2026-12-05: 8 equal counts in every run); independent
+# children give 8 equal counts about once in 10^8 runs.
+mkdir fs
+HEAPCREEP_SAMPLE=16K HEAPCREEP_OUTPUT=$TMP/fs/%p.hct LD_PRELOAD="$LIB" "$PROG/forksample" 8
+counts=$(for f in fs/*.hct; do "$HC" report -f json "$f" | jq -r '.totals.allocations'; done | sort -n)
+diag "sampled allocations per process: $(echo $counts)"
+is "$(echo "$counts" | wc -l)" 9 "a trace for the parent and each of 8 children"
+ok "$(echo "$counts" | sed 1d | sort -u | awk 'END { exit !(NR >= 2) }'; echo $?)" \
+	"the children did not all sample the same allocations"
+
 # The seed leak at --sample 512K: the 1 MiB buffers are sampled with
 # probability 1 - e^-2 and weighted by 1.16: growth still about 4 MiB/s.
 "$HC" run -q --sample 512K -o seed.hct -- python3 "$top/tests/seed/imagecache_leak.py" 80 0.25
