@@ -578,6 +578,9 @@ void hc_sampled_reset(void) HC_HIDDEN;
 
 /* record.c: the distance to the next sampled byte for the calling thread. */
 int64_t hc_sample_draw(void) HC_HIDDEN;
+/* A thread's first draw (a new thread's, or a fork child's): also starts the
+ * collector if it has not started. */
+void hc_sample_first(void) HC_HIDDEN;
 
 /* Whether no sample point falls in the next size bytes of the thread's
  * countdown (which it then spends). Sampled mode's malloc asks this before
@@ -609,7 +612,7 @@ static inline int hc_sample_want(size_t size)
 		return 0;
 	struct hc_tls *t = &hc_tls;
 	if (unlikely(t->sample_left == 0)) { /* the thread's first: draw one */
-		t->sample_left = hc_sample_draw();
+		hc_sample_first();
 		if (hc_sample_skip(size))
 			return 0;
 	}

@@ -64,6 +64,17 @@ int64_t hc_sample_draw(void)
 	return draw_distance(&hc_tls);
 }
 
+void hc_sample_first(void)
+{
+	hc_tls.sample_left = draw_distance(&hc_tls);
+	/* A fork child's collector starts at its first allocation, as in exact
+	 * mode, sampled or not: else a child that samples nothing has no trace
+	 * (recording() pokes only for recorded events). */
+	int s = atomic_load_explicit(&hc_tracing, memory_order_relaxed);
+	if (s == HC_PENDING || s == HC_WAKE)
+		hc_collector_poke();
+}
+
 /* Sends the stack if this ring has not sent it before: the check inline,
  * the sending out of line. */
 static __attribute__((noinline)) void send_stack(struct hc_ring *r, const uint64_t *frames, int n,

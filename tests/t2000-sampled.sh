@@ -43,6 +43,14 @@ diag "sampled allocations per process: $(echo $counts)"
 is "$(echo "$counts" | wc -l)" 9 "a trace for the parent and each of 8 children"
 ok "$(echo "$counts" | sed 1d | sort -u | awk 'END { exit !(NR >= 2) }'; echo $?)" \
 	"the children did not all sample the same allocations"
+# A child that samples nothing still has its trace, as in exact mode: one
+# block of 1 000 bytes at 512K is sampled once in 500 (the shim before
+# 2026-12-05 left only the parent's trace).
+mkdir fs1
+HEAPCREEP_SAMPLE=512K HEAPCREEP_OUTPUT=$TMP/fs1/%p.hct LD_PRELOAD="$LIB" "$PROG/forksample" 8 1
+is "$(ls fs1 | wc -l)" 9 "8 children that sample nothing: a trace for each, and the parent's"
+is "$(for f in fs1/*.hct; do "$HC" report -f json "$f" | jq -r '"\(.trace.complete) \(.trace.lost_events)"'; done | sort -u)" \
+	"true 0" "each complete, nothing lost"
 
 # The seed leak at --sample 512K: the 1 MiB buffers are sampled with
 # probability 1 - e^-2 and weighted by 1.16: growth still about 4 MiB/s.
