@@ -139,14 +139,17 @@ static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
-/* The module's .eh_frame_hdr: from _dl_find_object, which takes no lock,
- * else (code it does not know of: JIT code, or an object the loader is
- * still relocating) from dl_iterate_phdr, past phdr.c's fork gate. */
+/* The module's .eh_frame_hdr: from _dl_find_object (glibc 2.35 and later),
+ * which takes no lock, else (code it does not know of: JIT code, or an
+ * object the loader is still relocating; or an older glibc) from
+ * dl_iterate_phdr, past phdr.c's fork gate. */
 static const uint8_t *find_hdr(uint64_t pc)
 {
+#if defined(DLFO_EH_SEGMENT_TYPE) && !defined(HC_NO_DL_FIND_OBJECT)
 	struct dl_find_object o;
 	if (_dl_find_object((void *)(uintptr_t)pc, &o) == 0)
 		return o.dlfo_eh_frame;
+#endif
 	struct find f = {pc, NULL};
 	if (!hc_phdr_enter(HC_PHDR_WAIT_ALLOC))
 		return NULL;
