@@ -313,7 +313,7 @@ unsigned hc_bypass_set(int away)
 		return 0;
 	struct pass ps = {.away = away};
 	if (read_only_maps(&ps.ro) == 0)
-		hc_phdr_iterate(one_object, &ps);
+		hc_phdr_iterate(one_object, &ps, HC_PHDR_WAIT);
 	if (ps.ro.span)
 		hc_unmap(ps.ro.span, 2 * ps.ro.cap * sizeof(*ps.ro.span));
 	/* The stores are seen by the other threads before the caller's next

@@ -176,7 +176,7 @@ static int collect_one(struct dl_phdr_info *info, size_t size, void *arg)
 static size_t objects_room(void)
 {
 	size_t n = 0;
-	hc_phdr_iterate(count_one, &n);
+	hc_phdr_iterate(count_one, &n, HC_PHDR_WAIT);
 	return n + 16;
 }
 
@@ -188,7 +188,7 @@ static void snapshot(struct objects *o)
 	if (!o->phdr)
 		o->cap = 0;
 	else
-		hc_phdr_iterate(collect_one, o);
+		hc_phdr_iterate(collect_one, o, HC_PHDR_WAIT);
 }
 
 static int known(const struct objects *o, const void *phdr)
@@ -289,7 +289,7 @@ static void point_new_objects(void *handle, const struct objects *before)
 	nw.t = hc_map(nw.cap * sizeof(*nw.t));
 	if (!nw.t)
 		return;
-	hc_phdr_iterate(find_new, &nw);
+	hc_phdr_iterate(find_new, &nw, HC_PHDR_WAIT);
 	struct binding *b = hc_map(sizeof(*b));
 	if (b) {
 		b->handle = handle;

@@ -68,7 +68,8 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *arg)
 static void skip_object_of(const void *addr)
 {
 	if (addr)
-		hc_phdr_iterate(add_object, &(struct find){(uint64_t)(uintptr_t)addr});
+		hc_phdr_iterate(add_object, &(struct find){(uint64_t)(uintptr_t)addr},
+				HC_PHDR_WAIT);
 }
 
 void hc_resolve_mmap(void) HC_HIDDEN;

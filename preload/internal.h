@@ -478,9 +478,10 @@ int hc_phdr_enter(uint64_t wait_ns) HC_HIDDEN;
 void hc_phdr_leave(void) HC_HIDDEN;
 #define HC_PHDR_WAIT_ALLOC 20000000ull /* on an allocation path: 20 ms */
 #define HC_PHDR_WAIT 1000000000ull     /* elsewhere: a second */
-/* dl_iterate_phdr(fn, arg) past the gate (HC_PHDR_WAIT); -1 if it stayed
- * closed. */
-int hc_phdr_iterate(int (*fn)(struct dl_phdr_info *, size_t, void *), void *arg) HC_HIDDEN;
+/* dl_iterate_phdr(fn, arg) past the gate (waiting wait_ns at most); -1 if it
+ * stayed closed. */
+int hc_phdr_iterate(int (*fn)(struct dl_phdr_info *, size_t, void *), void *arg,
+		    uint64_t wait_ns) HC_HIDDEN;
 void hc_phdr_prefork(void) HC_HIDDEN;
 void hc_phdr_postfork_parent(void) HC_HIDDEN;
 void hc_phdr_postfork_child(void) HC_HIDDEN;

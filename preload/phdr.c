@@ -28,17 +28,23 @@ static int tainted;
  * cannot be inside dl_iterate_phdr at the fork itself. */
 static _Atomic pid_t forker;
 
+/* Whether this thread may enter: the gate is open, or it is the forker. */
+static int may_pass(void)
+{
+	if (!atomic_load(&closed))
+		return 1;
+	pid_t f = atomic_load(&forker);
+	return f && f == (pid_t)syscall(SYS_gettid);
+}
+
 static int try_enter(void)
 {
-	if (atomic_load(&closed)) {
-		pid_t f = atomic_load(&forker);
-		if (!f || f != (pid_t)syscall(SYS_gettid))
-			return 0;
-	}
+	if (!may_pass())
+		return 0;
 	/* Sequentially consistent both: either the prepare handler sees this
 	 * increment, or this thread sees the gate closed. */
 	atomic_fetch_add(&inside, 1);
-	if (atomic_load(&closed) && atomic_load(&forker) != (pid_t)syscall(SYS_gettid)) {
+	if (!may_pass()) {
 		atomic_fetch_sub(&inside, 1);
 		return 0;
 	}
@@ -66,9 +72,10 @@ void hc_phdr_leave(void)
 	atomic_fetch_sub_explicit(&inside, 1, memory_order_release);
 }
 
-int hc_phdr_iterate(int (*fn)(struct dl_phdr_info *, size_t, void *), void *arg)
+int hc_phdr_iterate(int (*fn)(struct dl_phdr_info *, size_t, void *), void *arg,
+		    uint64_t wait_ns)
 {
-	if (!hc_phdr_enter(HC_PHDR_WAIT))
+	if (!hc_phdr_enter(wait_ns))
 		return -1;
 	int r = dl_iterate_phdr(fn, arg);
 	hc_phdr_leave();

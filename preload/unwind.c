@@ -151,11 +151,7 @@ static const uint8_t *find_hdr(uint64_t pc)
 		return o.dlfo_eh_frame;
 #endif
 	struct find f = {pc, NULL};
-	if (!hc_phdr_enter(HC_PHDR_WAIT_ALLOC))
-		return NULL;
-	int found = dl_iterate_phdr(find_module, &f);
-	hc_phdr_leave();
-	return found ? f.hdr : NULL;
+	return hc_phdr_iterate(find_module, &f, HC_PHDR_WAIT_ALLOC) > 0 ? f.hdr : NULL;
 }
 
 /* The FDE covering pc, through the module's sorted search table. */

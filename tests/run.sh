@@ -9,6 +9,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${HC_TEST_BUILD:-$top/build}
 export HC_TEST_BUILD="$build"
+limit=${HC_TEST_FILE_TIMEOUT:-900}
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 passed=0 failed=0 files=0 bad_files=""
@@ -19,9 +20,9 @@ run_one() { # name command...
 	case "$name" in *"${HC_TEST_ONLY:-}"*) ;; *) return ;; esac
 	files=$((files + 1))
 	start=$(date +%s)
-	timeout -k 10 "${HC_TEST_FILE_TIMEOUT:-900}" "$@" >"$log/out" 2>"$log/err"
+	timeout -k 10 "$limit" "$@" >"$log/out" 2>"$log/err"
 	rc=$?
-	[ "$rc" -eq 124 ] && echo "not ok - killed after ${HC_TEST_FILE_TIMEOUT:-900} s" >>"$log/out"
+	[ "$rc" -eq 124 ] && echo "not ok - killed after $limit s" >>"$log/out"
 	secs=$(($(date +%s) - start))
 	p=$(grep -c '^ok ' "$log/out")
 	f=$(grep -c '^not ok ' "$log/out")

@@ -70,7 +70,7 @@ static void *other_thread(void *arg)
 	r->enter_ms = ms_since(t0);
 	if (r->entered)
 		hc_phdr_leave();
-	r->iterated = hc_phdr_iterate(count_one, &n);
+	r->iterated = hc_phdr_iterate(count_one, &n, HC_PHDR_WAIT);
 	t0 = hc_now();
 	r->u = unwind_here();
 	r->unwind_ms = ms_since(t0);
@@ -82,7 +82,7 @@ int main(void)
 	plan(15);
 
 	int n = 0;
-	is_int(hc_phdr_iterate(count_one, &n), 0, "an open gate: dl_iterate_phdr runs");
+	is_int(hc_phdr_iterate(count_one, &n, HC_PHDR_WAIT), 0, "an open gate: dl_iterate_phdr runs");
 	ok(n >= 3, "and visits the loaded objects (%d)", n);
 
 	/* A fork with a caller inside for 50 ms: the handler waits for it. */
