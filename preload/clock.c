@@ -3,17 +3,28 @@
  * across CPUs), or HEAPCREEP_CLOCK=tsc says to trust it (a VM whose kernel
  * keeps time with kvm-clock), events are stamped with the TSC, a third of
  * the cost of a clock_gettime; else with CLOCK_MONOTONIC. Which stamps may
- * skip the fence: internal.h, at hc_stamp. Only the collector converts
+ * skip the fence: internal.h, at hc_stamp; which need not read the clock
+ * at all: internal.h, at hc_stamp_between. Only the collector converts
  * stamps to nanoseconds: it calibrates the TSC against CLOCK_MONOTONIC at
  * start and refines the rate at every snapshot, as the span grows.
  */
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#endif
+#endif
 
 #include "internal.h"
 
 int hc_use_tsc;
+long hc_rseq_cpu_off;
+uint64_t hc_solo_mul;
+/* Written by the lone recording thread at every stamp: a line of their own. */
+_Alignas(64) _Atomic uint64_t hc_solo_stamps;
+_Atomic uint64_t hc_solo_reads;
 static int kernel_tsc;  /* the kernel's clocksource is the TSC */
 static char kernel_clock[24] = "unknown"; /* its name */
 _Atomic int hc_stamp_fenced;
@@ -24,6 +35,16 @@ static double ns_per_stamp = 1.0;
 
 void hc_clock_init(void)
 {
+#if defined(RSEQ_SIG) && !defined(HC_NO_RSEQ)
+	/* glibc 2.35 and later register an rseq area for every thread (unless
+	 * told not to, or the kernel has none: then its size is 0). struct
+	 * rseq: cpu_id_start, then cpu_id (-1 while unregistered). */
+	if (__rseq_size >= 8 && __rseq_offset)
+		hc_rseq_cpu_off = (long)__rseq_offset + 4;
+	if (hc_cpu() == HC_SOLO_NONE)
+		hc_rseq_cpu_off = 0;
+#endif
+
 	char buf[32] = "";
 	int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
 		      O_RDONLY | O_CLOEXEC);
@@ -58,8 +79,63 @@ size_t hc_clock_describe(char *buf, size_t cap)
 			      kernel_clock);
 	return hc_fmt(buf, cap,
 		      "event clock: clock_gettime (the kernel keeps time with %s; "
-		      "HEAPCREEP_CLOCK=tsc would trust the TSC, a third of the cost)",
-		      kernel_clock);
+		      "HEAPCREEP_CLOCK=tsc would trust the TSC, a third of the cost)%s",
+		      kernel_clock,
+		      hc_rseq_cpu_off ? ""
+				      : "; every stamp reads it (glibc registers no rseq area, "
+					"so a thread's CPU is unknown)");
+}
+
+size_t hc_clock_describe_solo(char *buf, size_t cap)
+{
+	uint64_t n = atomic_load_explicit(&hc_solo_stamps, memory_order_relaxed);
+	uint64_t reads = atomic_load_explicit(&hc_solo_reads, memory_order_relaxed);
+	if (hc_use_tsc || !n)
+		return 0;
+	return hc_fmt(buf, cap,
+		      "event stamps: %llu taken while one thread recorded alone, %llu of them "
+		      "from a clock read, the rest from the TSC since the last read (never more "
+		      "than %u ticks on, on the same CPU)",
+		      (unsigned long long)n, (unsigned long long)reads, HC_SOLO_SPAN);
+}
+
+/* A lone thread's clock read (see hc_stamp_between): the TSC just after it
+ * is what later stamps count from; the rate comes from two such reads. */
+uint64_t hc_stamp_read(void)
+{
+	atomic_fetch_add_explicit(&hc_solo_reads, 1, memory_order_relaxed);
+	uint32_t cpu = hc_cpu();
+	uint64_t before, after;
+	__asm__ volatile("lfence; rdtsc; shl $32, %%rdx; or %%rdx, %%rax"
+			 : "=a"(before)::"rdx", "memory");
+	uint64_t ns = hc_now();
+	__asm__ volatile("lfence; rdtsc; shl $32, %%rdx; or %%rdx, %%rax"
+			 : "=a"(after)::"rdx", "memory");
+	if (ns <= hc_tls.solo_last)
+		ns = hc_tls.solo_last + 1;
+	hc_tls.solo_last = ns;
+	hc_tls.solo_cpu = HC_SOLO_NONE; /* the next stamp reads again, unless: */
+	if (cpu == HC_SOLO_NONE || cpu != hc_cpu() || after - before > HC_SOLO_READ_MAX)
+		return ns;
+	if (!hc_tls.rate_tsc || hc_tls.rate_cpu != cpu || after <= hc_tls.rate_tsc ||
+	    ns <= hc_tls.rate_ns) {
+		hc_tls.rate_cpu = cpu;
+		hc_tls.rate_tsc = after;
+		hc_tls.rate_ns = ns;
+	} else if (after - hc_tls.rate_tsc >= HC_SOLO_RATE_TICKS) {
+		/* ns a tick, times 2^32, less 1/64: the reads' own spans make it
+		 * at most 1/1024 high */
+		unsigned __int128 q = ((unsigned __int128)(ns - hc_tls.rate_ns) << 32) /
+				      (after - hc_tls.rate_tsc);
+		uint64_t mul = q > ((unsigned __int128)1 << 40) ? 0 : (uint64_t)q;
+		hc_solo_mul = mul - mul / 64;
+	}
+	if (hc_solo_mul) {
+		hc_tls.solo_cpu = cpu;
+		hc_tls.solo_tsc = after;
+		hc_tls.solo_ns = ns;
+	}
+	return ns;
 }
 
 /* A thread's first stamp: the first thread to stamp may skip the fence
@@ -88,6 +164,8 @@ void hc_stamp_postfork_child(void)
 	atomic_store(&solo_taken, 1);
 	atomic_store(&hc_stamp_fenced, 0);
 	hc_tls.stamp = HC_STAMP_SOLO;
+	atomic_store(&hc_solo_stamps, 0); /* the child's trace counts its own */
+	atomic_store(&hc_solo_reads, 0);
 }
 
 /* A stamp and the time at (about) the same moment: the stamp read on both

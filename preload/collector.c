@@ -962,6 +962,9 @@ static void settle_and_snapshot(void)
 	hc_mapped_settle(&C.mapped, &C.heap);
 	if (C.rescan)
 		scan_modules(); /* before the trace ends: frames must map to modules */
+	char solo[256];
+	if (hc_clock_describe_solo(solo, sizeof(solo)))
+		note(HC_NOTE_INFO, solo);
 	snapshot();
 }
 

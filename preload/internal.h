@@ -84,7 +84,8 @@ static inline uint64_t hc_now(void)
  * before the real free, alloc events after the real allocator returned, so
  * that for one address the stamps of its blocks' lives never overlap, and a
  * block handed from one thread to another is freed after it was allocated.
- * Once two threads record, every stamp reads the counter with RDTSCP, which
+ * Once two threads record, every stamp reads the counter with RDTSCP (or
+ * CLOCK_MONOTONIC, whose vDSO read is fenced the same way), which
  * waits until every older instruction has executed and every older load is
  * done: an allocation's stamp comes after the allocator's load that found
  * the block free, a free's after the load that handed it this block (a
@@ -93,8 +94,10 @@ static inline uint64_t hc_now(void)
  * store visible only after every older instruction has completed.
  *
  * While one thread alone has recorded, it stamps with a plain RDTSC (15 ns
- * less a pair here). That is only ever early, never late, and an inversion
- * needs the later event of a pair that crosses threads to be stamped early;
+ * less a pair here), or, with CLOCK_MONOTONIC, from the TSC between clock
+ * reads (hc_stamp_between). That is only ever early, never late, and an
+ * inversion needs the later event of a pair that crosses threads to be
+ * stamped early;
  * with one thread recording there is no such pair. A second thread claims
  * its state (hc_stamp_claim) before its first stamp: it sets
  * hc_stamp_fenced with a locked store, before any store of its own that the
@@ -123,6 +126,8 @@ void hc_clock_init(void) HC_HIDDEN;
 void hc_clock_choose(int clock) HC_HIDDEN;
 /* One line for the trace: which clock stamps events, and why. */
 size_t hc_clock_describe(char *buf, size_t cap) HC_HIDDEN;
+/* The same for a lone thread's stamps taken between clock reads; 0 if none. */
+size_t hc_clock_describe_solo(char *buf, size_t cap) HC_HIDDEN;
 /* This thread stamps fenced and records no block (the collector). */
 void hc_stamp_fence_self(void) HC_HIDDEN;
 /* Fork child: its one thread records alone again. */
@@ -208,6 +213,13 @@ struct hc_tls {
 	int own;                 /* >0: allocations go to the own heap (ownheap.c) */
 	int64_t own_sample_left; /* sample_left while own */
 	int stamp;               /* HC_STAMP_* */
+	/* A lone recorder's stamps between clock reads (hc_stamp_between) */
+	uint32_t solo_cpu;       /* CPU of the last read; HC_SOLO_NONE: read again */
+	uint64_t solo_tsc;       /* the TSC right after the last read */
+	uint64_t solo_ns;        /* what the last read gave */
+	uint64_t solo_last;      /* the last stamp given */
+	uint64_t rate_tsc, rate_ns; /* the read the TSC's rate is measured from */
+	uint32_t rate_cpu;       /* its CPU; HC_SOLO_NONE: none yet */
 };
 enum { HC_THREAD_NEW, HC_THREAD_ACTIVE, HC_THREAD_EXITED };
 
@@ -215,21 +227,82 @@ enum { HC_THREAD_NEW, HC_THREAD_ACTIVE, HC_THREAD_EXITED };
  * (__tls_get_addr allocates the DTV), which would recurse into the hooks. */
 extern __thread struct hc_tls hc_tls __attribute__((tls_model("initial-exec"))) HC_HIDDEN;
 
+/* A lone recorder between clock reads. With CLOCK_MONOTONIC as the event
+ * clock (the kernel does not keep time with the TSC), a thread that stamps
+ * alone needs no fence either, and it need not read the clock for every
+ * event: it reads it (hc_stamp_read), then takes the stamps that follow from
+ * the TSC, as the clock's value at that read plus the ticks since, times a
+ * rate measured by the thread itself from two reads at least 2^20 ticks
+ * apart, less 1/64. Such a stamp is never late: the read's value is the
+ * clock before the TSC taken after it, and the rate is low. It is early by
+ * at most the read's own span (HC_SOLO_READ_MAX ticks) and 1/64 of the ticks
+ * since (fewer than HC_SOLO_SPAN): under a microsecond. The clock is read
+ * again once HC_SOLO_SPAN ticks have passed (so in a burst every few
+ * microseconds, and for every event of a thread that allocates less often
+ * than that), whenever the thread is on another CPU than at the read (the
+ * rseq area glibc registers says which, one load; TSCs of two CPUs are not
+ * compared), and while no rate is known. Without rseq, every stamp reads the
+ * clock. Early stamps of one thread recording alone are as good as exact
+ * ones for the order of events (see above); the lifetimes stay right to
+ * within a microsecond. */
+#define HC_SOLO_SPAN (1u << 14)      /* ticks a stamp may be taken from a read */
+#define HC_SOLO_READ_MAX 1024u       /* ticks a usable read may take */
+#define HC_SOLO_RATE_TICKS (1u << 20) /* ticks the rate is measured over, at least */
+#define HC_SOLO_NONE UINT32_MAX
+extern long hc_rseq_cpu_off HC_HIDDEN; /* the rseq cpu_id's offset from %fs; 0: none */
+extern uint64_t hc_solo_mul HC_HIDDEN;  /* ns a tick, times 2^32, less 1/64; 0: unknown */
+extern _Atomic uint64_t hc_solo_stamps HC_HIDDEN, hc_solo_reads HC_HIDDEN;
+uint64_t hc_stamp_read(void) HC_HIDDEN;
+
+static inline uint64_t hc_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* The CPU this thread runs on, from its rseq area; HC_SOLO_NONE if none. */
+static inline uint32_t hc_cpu(void)
+{
+	uint32_t cpu;
+	if (!hc_rseq_cpu_off)
+		return HC_SOLO_NONE;
+	__asm__ volatile("movl %%fs:(%1), %0" : "=r"(cpu) : "r"(hc_rseq_cpu_off));
+	return cpu;
+}
+
+static inline uint64_t hc_stamp_between(void)
+{
+	uint64_t d = hc_rdtsc() - hc_tls.solo_tsc;
+	atomic_store_explicit(&hc_solo_stamps,
+			      atomic_load_explicit(&hc_solo_stamps, memory_order_relaxed) + 1,
+			      memory_order_relaxed); /* one writer: the lone thread */
+	if (likely(d < HC_SOLO_SPAN) && likely(hc_cpu() == hc_tls.solo_cpu)) {
+		uint64_t s = hc_tls.solo_ns + ((d * hc_solo_mul) >> 32);
+		if (unlikely(s <= hc_tls.solo_last))
+			s = hc_tls.solo_last + 1;
+		hc_tls.solo_last = s;
+		return s;
+	}
+	return hc_stamp_read();
+}
+
 /* An event stamp: see hc_use_tsc above. */
 static inline uint64_t hc_stamp(void)
 {
 #ifdef HC_MEASURE_COUNTER_STAMPS
 	return hc_measure_stamp += 64;
 #endif
+	if (likely(hc_tls.stamp == HC_STAMP_SOLO) &&
+	    likely(!atomic_load_explicit(&hc_stamp_fenced, memory_order_acquire)))
+		return likely(hc_use_tsc) ? hc_rdtsc() : hc_stamp_between();
+	if (unlikely(hc_tls.stamp == HC_STAMP_NEW)) {
+		hc_stamp_claim();
+		if (hc_tls.stamp == HC_STAMP_SOLO)
+			return hc_use_tsc ? hc_rdtsc() : hc_stamp_read();
+	}
 	if (likely(hc_use_tsc)) {
 		uint32_t lo, hi, aux;
-		if (likely(hc_tls.stamp == HC_STAMP_SOLO) &&
-		    likely(!atomic_load_explicit(&hc_stamp_fenced, memory_order_acquire))) {
-			__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-			return (uint64_t)hi << 32 | lo;
-		}
-		if (unlikely(hc_tls.stamp == HC_STAMP_NEW))
-			hc_stamp_claim();
 		__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux)::"memory");
 		return (uint64_t)hi << 32 | lo;
 	}
