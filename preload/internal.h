@@ -409,6 +409,7 @@ struct hc_ring {
 	_Atomic uint64_t lost;      /* events dropped after waiting wait_ns */
 	_Atomic uint64_t waits;     /* times the producer had to wait */
 	uint64_t pad_pending;       /* a PAD reserved, published with the next commit */
+	int prefetchw;              /* the CPU has PREFETCHW (hc_ring_reserve) */
 	/* consumer's line */
 	_Atomic uint64_t tail __attribute__((aligned(64)));
 	/* control */
@@ -445,8 +446,15 @@ static inline uint64_t *hc_ring_reserve(struct hc_ring *r, unsigned words)
 	uint64_t bytes = (uint64_t)words * 8;
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	uint64_t off = head & (r->size - 1);
-	if (likely(off + bytes <= r->size && head + bytes - r->tail_cache <= r->size))
+	if (likely(off + bytes <= r->size && head + bytes - r->tail_cache <= r->size)) {
+		/* Ask for the line 2 KiB on, to write: the collector read it
+		 * last, and a store that must first take it back from the
+		 * other core's cache stalls the thread (half the cost of exact
+		 * mode, measured). A prefetch never faults. */
+		if (likely(r->prefetchw))
+			__asm__ volatile("prefetchw %0" ::"m"(r->data[(off + 2048) & (r->size - 1)]));
 		return (uint64_t *)(r->data + off);
+	}
 	return hc_ring_reserve_slow(r, words);
 }
 static inline void hc_ring_commit(struct hc_ring *r, unsigned words)

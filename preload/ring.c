@@ -11,6 +11,7 @@
  * wait has timed out, the ring drops at once until the collector moves its
  * tail again: a collector stuck in write() costs one wait, not one per event.
  */
+#include <cpuid.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,6 +23,13 @@
 _Atomic(struct hc_ring *) hc_rings;
 _Atomic uint64_t hc_rings_recycled;
 
+/* CPUID 0x80000001, ECX bit 8: PREFETCHW (Intel since Broadwell, AMD). */
+static int has_prefetchw(void)
+{
+	unsigned a, b, c, d;
+	return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 8));
+}
+
 struct hc_ring *hc_ring_new(size_t size)
 {
 	size_t hdr = (sizeof(struct hc_ring) + 4095) & ~(size_t)4095;
@@ -31,6 +39,7 @@ struct hc_ring *hc_ring_new(size_t size)
 	struct hc_ring *r = (struct hc_ring *)mem;
 	r->data = mem + hdr;
 	r->size = size;
+	r->prefetchw = has_prefetchw();
 	return r;
 }
 
