@@ -41,7 +41,7 @@ void hc_clock_init(void)
 	 * rseq: cpu_id_start, then cpu_id (-1 while unregistered). */
 	if (__rseq_size >= 8 && __rseq_offset)
 		hc_rseq_cpu_off = (long)__rseq_offset + 4;
-	if (hc_cpu() == HC_SOLO_NONE)
+	if ((int32_t)hc_cpu() < 0)
 		hc_rseq_cpu_off = 0;
 #endif
 
@@ -115,7 +115,8 @@ uint64_t hc_stamp_read(void)
 		ns = hc_tls.solo_last + 1;
 	hc_tls.solo_last = ns;
 	hc_tls.solo_cpu = HC_SOLO_NONE; /* the next stamp reads again, unless: */
-	if (cpu == HC_SOLO_NONE || cpu != hc_cpu() || after - before > HC_SOLO_READ_MAX)
+	/* cpu_id is negative while rseq is not registered, or failed to be */
+	if ((int32_t)cpu < 0 || cpu != hc_cpu() || after - before > HC_SOLO_READ_MAX)
 		return ns;
 	if (!hc_tls.rate_tsc || hc_tls.rate_cpu != cpu || after <= hc_tls.rate_tsc ||
 	    ns <= hc_tls.rate_ns) {
