@@ -50,6 +50,15 @@ range() {
 	}' sites.txt
 }
 
+# held SIZE COUNT HOW BUCKET WHAT: COUNT blocks of SIZE bytes, every one of
+# them in bucket BUCKET (2^BUCKET ns) or above
+held() {
+	set -- "$@" $(range "$1")
+	is "${6:-}" "$2" "clock $clock: $2 blocks $3"
+	ok "$([ "${7:-0}" -ge "$4" ] && echo 0 || echo 1)" \
+		"clock $clock: $5 (shortest bucket 2^${7:-?} ns, at least 2^$4)"
+}
+
 for clock in monotonic auto tsc; do
 	rm -f h.hct*
 	out=$(HEAPCREEP_CLOCK=$clock HEAPCREEP_OUTPUT="$TMP/h.hct" timeout 120 env LD_PRELOAD="$LIB" \
@@ -63,25 +72,14 @@ for clock in monotonic auto tsc; do
 		"clock $clock: complete, nothing lost, no unknown free"
 	sites h.hct >sites.txt
 
-	set -- $(range 40)
-	is "$1" 2002 "clock $clock: 2002 blocks held 5.5 µs"
-	ok "$([ "${2:-0}" -ge 12 ] && echo 0 || echo 1)" \
-		"clock $clock: none of them lived under 4.1 µs (shortest bucket 2^${2:-?} ns)"
-	set -- $(range 56)
-	is "$1" 1003 "clock $clock: 1003 blocks held 20 µs"
-	ok "$([ "${2:-0}" -ge 14 ] && echo 0 || echo 1)" \
-		"clock $clock: none of them a temporary, under 16 µs (shortest bucket 2^${2:-?} ns)"
+	held 40 2002 "held 5.5 µs" 12 "none of them lived under 4.1 µs"
+	held 56 1003 "held 20 µs" 14 "none of them a temporary, under 16 µs"
 	# a burst of 200 pairs: the block lived at least the shortest burst
 	# the program timed, less a microsecond
 	want=$(awk -v ns="$burst_lo" 'BEGIN { ns -= 1000; b = 0; while (2 ^ (b + 1) <= ns) b++; print b }')
-	set -- $(range 72)
-	is "$1" 404 "clock $clock: 404 blocks held across a burst of 200 pairs"
-	ok "$([ "${2:-0}" -ge "$want" ] && echo 0 || echo 1)" \
-		"clock $clock: none lived under the shortest burst ($burst_lo ns) less 1 µs (shortest bucket 2^${2:-?}, at least 2^$want ns)"
-	set -- $(range 88)
-	is "$1" 205 "clock $clock: 205 blocks held across a 2 ms sleep"
-	ok "$([ "${2:-0}" -ge 20 ] && echo 0 || echo 1)" \
-		"clock $clock: none lived under 1 ms (shortest bucket 2^${2:-?} ns)"
+	held 72 404 "held across a burst of 200 pairs" "$want" \
+		"none lived under the shortest burst ($burst_lo ns) less 1 µs"
+	held 88 205 "held across a 2 ms sleep" 20 "none lived under 1 ms"
 	set -- $(range 24)
 	is "$1" 100003 "clock $clock: 100003 blocks freed at once"
 	# an interrupt or a preemption inside a pair makes a long one: 1 % may
