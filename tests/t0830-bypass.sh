@@ -95,19 +95,27 @@ done
 # read-only again (here the program's own, made writable in a window).
 start relro "$PROG/gotslots-now" HEAPCREEP_DORMANT=1 LD_PRELOAD="$LIB"
 out=relro.out
+# the program answers: its shim is loaded and dormant (a `heapcreep on`
+# sent before that finds no dormant process to switch on, and fails)
+ask "show self" >/dev/null
 # on: a window, opened at a free made after `heapcreep on` asked for it (a
 # free made earlier opens nothing: under load `on` may take longer than any
-# fixed sleep), so frees are made until it answers; its status. Only where
-# the window's figures are not checked.
+# fixed sleep), so frees are made until it answers; asked again (three
+# times at most) if it failed, what it said kept in on.err. Only where the
+# window's figures are not checked.
 on() {
-	"$HC" on "$pid" >/dev/null 2>&1 &
-	on=$!
-	for _ in $(seq 100); do
-		sleep 0.1
-		kill -0 "$on" 2>/dev/null || break
-		ask "temp 1" >/dev/null
+	for _ in 1 2 3; do
+		"$HC" on "$pid" >/dev/null 2>>on.err &
+		on=$!
+		for _ in $(seq 100); do
+			sleep 0.1
+			kill -0 "$on" 2>/dev/null || break
+			ask "temp 1" >/dev/null
+		done
+		wait "$on" && return 0
 	done
-	wait "$on"
+	diag "heapcreep on failed three times: $(cat on.err)"
+	return 1
 }
 window() { # COMMAND...: a window around the program's answers to them
 	on
