@@ -99,18 +99,23 @@ size_t hc_clock_describe_solo(char *buf, size_t cap)
 		      (unsigned long long)n, (unsigned long long)reads, HC_SOLO_SPAN);
 }
 
+/* The TSC once every older instruction has completed. */
+static inline uint64_t rdtsc_ordered(void)
+{
+	uint64_t t;
+	__asm__ volatile("lfence; rdtsc; shl $32, %%rdx; or %%rdx, %%rax" : "=a"(t)::"rdx", "memory");
+	return t;
+}
+
 /* A lone thread's clock read (see hc_stamp_between): the TSC just after it
  * is what later stamps count from; the rate comes from two such reads. */
 uint64_t hc_stamp_read(void)
 {
 	atomic_fetch_add_explicit(&hc_solo_reads, 1, memory_order_relaxed);
 	uint32_t cpu = hc_cpu();
-	uint64_t before, after;
-	__asm__ volatile("lfence; rdtsc; shl $32, %%rdx; or %%rdx, %%rax"
-			 : "=a"(before)::"rdx", "memory");
+	uint64_t before = rdtsc_ordered();
 	uint64_t ns = hc_now();
-	__asm__ volatile("lfence; rdtsc; shl $32, %%rdx; or %%rdx, %%rax"
-			 : "=a"(after)::"rdx", "memory");
+	uint64_t after = rdtsc_ordered();
 	if (ns <= hc_tls.solo_last)
 		ns = hc_tls.solo_last + 1;
 	hc_tls.solo_last = ns;

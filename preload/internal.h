@@ -218,8 +218,9 @@ struct hc_tls {
 	uint64_t solo_tsc;       /* the TSC right after the last read */
 	uint64_t solo_ns;        /* what the last read gave */
 	uint64_t solo_last;      /* the last stamp given */
-	uint64_t rate_tsc, rate_ns; /* the read the TSC's rate is measured from */
-	uint32_t rate_cpu;       /* its CPU; HC_SOLO_NONE: none yet */
+	uint64_t rate_tsc, rate_ns; /* the read the TSC's rate is measured
+				     * from; rate_tsc 0: none yet */
+	uint32_t rate_cpu;       /* its CPU */
 };
 enum { HC_THREAD_NEW, HC_THREAD_ACTIVE, HC_THREAD_EXITED };
 

@@ -23,11 +23,19 @@
 _Atomic(struct hc_ring *) hc_rings;
 _Atomic uint64_t hc_rings_recycled;
 
-/* CPUID 0x80000001, ECX bit 8: PREFETCHW (Intel since Broadwell, AMD). */
+/* CPUID 0x80000001, ECX bit 8: PREFETCHW (Intel since Broadwell, AMD).
+ * Asked once: CPUID traps to the hypervisor in a VM, and every new thread
+ * maps a ring. */
 static int has_prefetchw(void)
 {
-	unsigned a, b, c, d;
-	return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 8));
+	static _Atomic int known = -1;
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+	if (k < 0) {
+		unsigned a, b, c, d;
+		k = __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 8));
+		atomic_store_explicit(&known, k, memory_order_relaxed);
+	}
+	return k;
 }
 
 struct hc_ring *hc_ring_new(size_t size)
