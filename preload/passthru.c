@@ -11,6 +11,12 @@
  * A block of the own heap (ownheap.c) always goes to the hook, whatever the
  * state: the next allocator never sees one. While passing, what libc
  * allocates for the shim comes from the next allocator, and goes back there.
+ *
+ * Sampled mode's two common answers are here too, for the same reason:
+ * malloc when no sample point falls in its bytes (hc_sample_skip), free
+ * when no sampled block lives in its bucket (hc_sampled_never). In C each
+ * paid the hook's frame and a second test of the own heap: about 1 % of
+ * churn at --sample 512K (pinned runs, four measurements; performance.md).
  */
 #include <stddef.h>
 
@@ -38,6 +44,11 @@ _Static_assert(offsetof(struct hc_real, cxx_new) == OFF_NEW, "hc_real layout");
 _Static_assert(offsetof(struct hc_real, cxx_delete) == OFF_DELETE, "hc_real layout");
 #define OWN_SIZE 1048576
 _Static_assert(HC_OWN_SIZE == OWN_SIZE, "the own heap's size");
+/* hc_tls.sample_left, and the sampled-block filter's hash (internal.h) */
+#define OFF_SAMPLE_LEFT 24
+_Static_assert(offsetof(struct hc_tls, sample_left) == OFF_SAMPLE_LEFT, "hc_tls layout");
+#define FILTER_SHIFT 54
+_Static_assert(FILTER_SHIFT == 64 - HC_SAMPLED_COUNT_BITS, "the filter's buckets");
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -79,12 +90,62 @@ _Static_assert(HC_OWN_SIZE == OWN_SIZE, "the own heap's size");
 	"	jz " #hook "\n"                                                        \
 	"	jmp *%rax\n" END(name)
 
+/* malloc: passing, or else sampling with no sample point in its bytes
+ * (sample_left > size, as a signed count above 0), the next allocator's;
+ * anything else, the hook. A countdown above 0 means the shim is resolved. */
+#define MALLOC(name, hook, off)                                                        \
+	ENTRY(name)                                                                    \
+	"	cmpb $0, hc_pass(%rip)\n"                                              \
+	"	jne 1f\n"                                                              \
+	"	movq hc_tls@gottpoff(%rip), %rax\n"                                    \
+	"	movq %fs:" STR(OFF_SAMPLE_LEFT) "(%rax), %rcx\n"                       \
+	"	testq %rcx, %rcx\n"                                                    \
+	"	jle " #hook "\n"                                                       \
+	"	cmpq %rdi, %rcx\n"                                                     \
+	"	jbe " #hook "\n"                                                       \
+	"	subq %rdi, %rcx\n"                                                     \
+	"	movq %rcx, %fs:" STR(OFF_SAMPLE_LEFT) "(%rax)\n"                       \
+	"	jmp *hc_real+" STR(off) "(%rip)\n"                                     \
+	"1:	movq hc_real+" STR(off) "(%rip), %rax\n"                               \
+	"	testq %rax, %rax\n"                                                    \
+	"	jz " #hook "\n"                                                        \
+	"	jmp *%rax\n" END(name)
+
+/* free: NULL and the own heap's blocks to the hook; passing, or else
+ * sampling with no sampled block live in the block's bucket (its counter
+ * 0; the counters exist once hc_real is resolved), the next allocator's. */
+#define FREE(name, hook, off)                                                          \
+	ENTRY(name)                                                                    \
+	"	leaq hc_own_arena(%rip), %rax\n"                                       \
+	"	negq %rax\n"                                                           \
+	"	addq %rdi, %rax\n"                                                     \
+	"	cmpq $" STR(OWN_SIZE) ", %rax\n"                                    \
+	"	jb " #hook "\n"                                                        \
+	"	cmpb $0, hc_pass(%rip)\n"                                              \
+	"	jne 1f\n"                                                              \
+	"	movq hc_sampled_counts(%rip), %rax\n"                                  \
+	"	testq %rax, %rax\n"                                                    \
+	"	jz " #hook "\n"                                                        \
+	"	movq %rdi, %rdx\n"                                                     \
+	"	shrq $4, %rdx\n"                                                       \
+	"	movabsq $0x9e3779b97f4a7c15, %rcx\n"                                   \
+	"	imulq %rcx, %rdx\n"                                                    \
+	"	shrq $" STR(FILTER_SHIFT) ", %rdx\n"                                   \
+	"	cmpb $0, (%rax,%rdx)\n"                                                \
+	"	jne " #hook "\n"                                                       \
+	"	testq %rdi, %rdi\n"                                                    \
+	"	jz " #hook "\n"                                                        \
+	"1:	movq hc_real+" STR(off) "(%rip), %rax\n"                               \
+	"	testq %rax, %rax\n"                                                    \
+	"	jz " #hook "\n"                                                        \
+	"	jmp *%rax\n" END(name)
+
 #define NEW(i, name) PASS(name, hc_hook_##name, OFF_NEW + 8 * i)
 #define DELETE(i, name) PASS_BLOCK(name, hc_hook_##name, OFF_DELETE + 8 * i)
 
 __asm__(".text\n"
-	PASS(malloc, hc_hook_malloc, OFF_MALLOC)
-	PASS_BLOCK(free, hc_hook_free, OFF_FREE)
+	MALLOC(malloc, hc_hook_malloc, OFF_MALLOC)
+	FREE(free, hc_hook_free, OFF_FREE)
 	PASS(calloc, hc_hook_calloc, OFF_CALLOC)
 	PASS_BLOCK(realloc, hc_hook_realloc, OFF_REALLOC)
 	/* the order of hooks_cxx.c's names */
