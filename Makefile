@@ -228,6 +228,13 @@ $(BUILD)/bench/bigtrace: bench/bigtrace.c $(SHARED_OBJ)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(HC_CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) -o $@ $< $(SHARED_OBJ) $(ZSTD_LIBS)
 
+# The collector's heap model alone, linked with the shim's own object.
+$(BUILD)/bench/model: bench/model.c $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/mem.o
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(HC_CPPFLAGS) $(CFLAGS) $(HC_CFLAGS) -o $@ $< \
+		$(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/mem.o -lm
+
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
