@@ -86,8 +86,11 @@ static void *table_insert(struct hc_table *t, const void *elem)
 
 /* The element with key, or the empty slot where it would go (*found 0).
  * A table always has an empty slot: it grows before passing 3/4 full, and
- * an insert that cannot grow it is refused. */
-static void *table_slot(const struct hc_table *t, uint64_t key, int *found)
+ * an insert that cannot grow it is refused. Inline, as table_find: a call
+ * for each was 5 % of the model's time (bench/model: 53.6 -> 50.9 ns a
+ * pair). */
+static inline __attribute__((always_inline)) void *table_slot(const struct hc_table *t,
+								uint64_t key, int *found)
 {
 	for (size_t j = hash_home(key, t->shift);; j = (j + 1) & (t->cap - 1)) {
 		uint64_t *e = SLOT(t, j);
@@ -98,7 +101,8 @@ static void *table_slot(const struct hc_table *t, uint64_t key, int *found)
 	}
 }
 
-static void *table_find(const struct hc_table *t, uint64_t key)
+static inline __attribute__((always_inline)) void *table_find(const struct hc_table *t,
+								uint64_t key)
 {
 	int found;
 	void *e = t->len ? table_slot(t, key, &found) : NULL;
