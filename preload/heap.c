@@ -2,8 +2,8 @@
  * argument). Open-addressing tables with linear probing and backward-shift
  * deletion, all in hc_map memory; a table that cannot grow drops the event
  * and counts it (h->dropped), it never fails the program.
- * Bookkeeping per live block: 32 bytes at a load of at most 3/8 (3/4 in a
- * table past 2^20 slots).
+ * Bookkeeping per live block: 32 bytes at a load of at most 3/4 (3/8 in a
+ * table of fewer than 2^16 slots).
  */
 #include "heap.h"
 
@@ -70,10 +70,12 @@ static int table_grow(struct hc_table *t)
  * cannot grow. The load stays at most 3/8 up to SMALL_SLOTS slots, 3/4
  * beyond. At a load of 1/2 a probe run and a deletion's backward shift are
  * twice as long as at 1/4, and each step is a branch taken by chance:
- * bench/model (4096 live blocks) took 51.5 ns a pair at 1/2 and 29.6 at
- * 1/4, the collector on churn 57 and 39. A big table costs memory
- * instead: past 2^20 slots (32 MiB of 32-byte slots) it fills to 3/4. */
-#define SMALL_SLOTS ((size_t)1 << 20)
+ * bench/model (4096 live blocks) took 51.5 ns a pair at 1/2 and 29.7 at
+ * 1/4, the collector on churn 59 and 40. Only while the table is small
+ * (2 MiB of 32-byte slots, 24 576 live blocks): a big table's pages cost
+ * more than its probes (with the bound at 2^20 slots, the bench's Python
+ * workload, some 300 000 live blocks, ran 10 % slower and 16.6 MB bigger). */
+#define SMALL_SLOTS ((size_t)1 << 16)
 static int table_room(struct hc_table *t)
 {
 	size_t room = t->cap < SMALL_SLOTS ? t->cap * 3 : t->cap * 6;
