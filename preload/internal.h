@@ -635,9 +635,11 @@ int hc_sampled_take_slow(void *p) HC_HIDDEN;
 extern _Atomic(_Atomic uint8_t *) hc_sampled_counts HC_HIDDEN;
 /* An address's hash; its top bits pick its counter here, and its slot in
  * sampled.c's table. */
+#define HC_SAMPLED_SHIFT 4 /* also in passthru.c's assembly */
+#define HC_SAMPLED_MUL 0x9e3779b97f4a7c15
 static inline uint64_t hc_sampled_hash(uint64_t p)
 {
-	return (p >> 4) * 0x9e3779b97f4a7c15ull;
+	return (p >> HC_SAMPLED_SHIFT) * (uint64_t)HC_SAMPLED_MUL;
 }
 static inline size_t hc_sampled_bucket(uint64_t p)
 {

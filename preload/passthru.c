@@ -44,7 +44,8 @@ _Static_assert(offsetof(struct hc_real, cxx_new) == OFF_NEW, "hc_real layout");
 _Static_assert(offsetof(struct hc_real, cxx_delete) == OFF_DELETE, "hc_real layout");
 #define OWN_SIZE 1048576
 _Static_assert(HC_OWN_SIZE == OWN_SIZE, "the own heap's size");
-/* hc_tls.sample_left, and the sampled-block filter's hash (internal.h) */
+/* hc_tls.sample_left, and the sampled-block filter's bucket (internal.h's
+ * hc_sampled_bucket: HC_SAMPLED_SHIFT and HC_SAMPLED_MUL are its own) */
 #define OFF_SAMPLE_LEFT 24
 _Static_assert(offsetof(struct hc_tls, sample_left) == OFF_SAMPLE_LEFT, "hc_tls layout");
 #define FILTER_SHIFT 54
@@ -62,33 +63,35 @@ _Static_assert(FILTER_SHIFT == 64 - HC_SAMPLED_COUNT_BITS, "the filter's buckets
 	"	.cfi_endproc\n"                                                        \
 	".size " #name ", .-" #name "\n"
 
-/* The next allocator's function at hc_real+off when passing, else hook.
- * The slot is tested: a C++ operator the next allocator lacks is the
- * hook's to stand in for. */
-#define PASS(name, hook, off)                                                          \
-	ENTRY(name)                                                                    \
-	"	cmpb $0, hc_pass(%rip)\n"                                              \
-	"	je " #hook "\n"                                                        \
+/* The next allocator's function at hc_real+off, or the hook where that
+ * slot is empty: a C++ operator the next allocator lacks is the hook's to
+ * stand in for. */
+#define NEXT(hook, off)                                                                \
 	"	movq hc_real+" STR(off) "(%rip), %rax\n"                               \
 	"	testq %rax, %rax\n"                                                    \
 	"	jz " #hook "\n"                                                        \
-	"	jmp *%rax\n" END(name)
+	"	jmp *%rax\n"
+
+/* A block of the own heap (first argument) to the hook. */
+#define OWN(hook)                                                                      \
+	"	leaq hc_own_arena(%rip), %rax\n"                                       \
+	"	negq %rax\n"                                                           \
+	"	addq %rdi, %rax\n"                                                     \
+	"	cmpq $" STR(OWN_SIZE) ", %rax\n"                                    \
+	"	jb " #hook "\n"
+
+/* The next allocator's function when passing, else the hook. */
+#define PASS(name, hook, off)                                                          \
+	ENTRY(name)                                                                    \
+	"	cmpb $0, hc_pass(%rip)\n"                                              \
+	"	je " #hook "\n" NEXT(hook, off) END(name)
 
 /* The same for a call whose first argument is a block: one of the own heap
  * goes to the hook. */
 #define PASS_BLOCK(name, hook, off)                                                    \
 	ENTRY(name)                                                                    \
 	"	cmpb $0, hc_pass(%rip)\n"                                              \
-	"	je " #hook "\n"                                                        \
-	"	leaq hc_own_arena(%rip), %rax\n"                                       \
-	"	negq %rax\n"                                                           \
-	"	addq %rdi, %rax\n"                                                     \
-	"	cmpq $" STR(OWN_SIZE) ", %rax\n"                                    \
-	"	jb " #hook "\n"                                                        \
-	"	movq hc_real+" STR(off) "(%rip), %rax\n"                               \
-	"	testq %rax, %rax\n"                                                    \
-	"	jz " #hook "\n"                                                        \
-	"	jmp *%rax\n" END(name)
+	"	je " #hook "\n" OWN(hook) NEXT(hook, off) END(name)
 
 /* malloc: passing, or else sampling with no sample point in its bytes
  * (sample_left > size, as a signed count above 0), the next allocator's;
@@ -106,39 +109,28 @@ _Static_assert(FILTER_SHIFT == 64 - HC_SAMPLED_COUNT_BITS, "the filter's buckets
 	"	subq %rdi, %rcx\n"                                                     \
 	"	movq %rcx, %fs:" STR(OFF_SAMPLE_LEFT) "(%rax)\n"                       \
 	"	jmp *hc_real+" STR(off) "(%rip)\n"                                     \
-	"1:	movq hc_real+" STR(off) "(%rip), %rax\n"                               \
-	"	testq %rax, %rax\n"                                                    \
-	"	jz " #hook "\n"                                                        \
-	"	jmp *%rax\n" END(name)
+	"1:" NEXT(hook, off) END(name)
 
 /* free: NULL and the own heap's blocks to the hook; passing, or else
  * sampling with no sampled block live in the block's bucket (its counter
  * 0; the counters exist once hc_real is resolved), the next allocator's. */
 #define FREE(name, hook, off)                                                          \
-	ENTRY(name)                                                                    \
-	"	leaq hc_own_arena(%rip), %rax\n"                                       \
-	"	negq %rax\n"                                                           \
-	"	addq %rdi, %rax\n"                                                     \
-	"	cmpq $" STR(OWN_SIZE) ", %rax\n"                                    \
-	"	jb " #hook "\n"                                                        \
+	ENTRY(name) OWN(hook)                                                          \
 	"	cmpb $0, hc_pass(%rip)\n"                                              \
 	"	jne 1f\n"                                                              \
 	"	movq hc_sampled_counts(%rip), %rax\n"                                  \
 	"	testq %rax, %rax\n"                                                    \
 	"	jz " #hook "\n"                                                        \
 	"	movq %rdi, %rdx\n"                                                     \
-	"	shrq $4, %rdx\n"                                                       \
-	"	movabsq $0x9e3779b97f4a7c15, %rcx\n"                                   \
+	"	shrq $" STR(HC_SAMPLED_SHIFT) ", %rdx\n"                               \
+	"	movabsq $" STR(HC_SAMPLED_MUL) ", %rcx\n"                              \
 	"	imulq %rcx, %rdx\n"                                                    \
 	"	shrq $" STR(FILTER_SHIFT) ", %rdx\n"                                   \
 	"	cmpb $0, (%rax,%rdx)\n"                                                \
 	"	jne " #hook "\n"                                                       \
 	"	testq %rdi, %rdi\n"                                                    \
 	"	jz " #hook "\n"                                                        \
-	"1:	movq hc_real+" STR(off) "(%rip), %rax\n"                               \
-	"	testq %rax, %rax\n"                                                    \
-	"	jz " #hook "\n"                                                        \
-	"	jmp *%rax\n" END(name)
+	"1:" NEXT(hook, off) END(name)
 
 #define NEW(i, name) PASS(name, hc_hook_##name, OFF_NEW + 8 * i)
 #define DELETE(i, name) PASS_BLOCK(name, hc_hook_##name, OFF_DELETE + 8 * i)
