@@ -457,6 +457,8 @@ void hc_heap_alloc(struct hc_heap *h, uint64_t ptr, uint64_t size, uint64_t ts, 
 		site = 0;
 	struct hc_block nb = hc_block_make(ptr, size, ts, site);
 	size = hc_block_size(&nb); /* as its free will count it */
+	if (ts < h->unpromoted_floor)
+		h->unpromoted_floor = ts;
 	struct hc_table *t = &h->live;
 	struct hc_block *e;
 	int found;
@@ -573,14 +575,22 @@ void hc_heap_settle(struct hc_heap *h)
 void hc_heap_promote(struct hc_heap *h, uint64_t cutoff,
 		     void (*emit)(void *ctx, const struct hc_block *b), void *ctx)
 {
+	if (cutoff < h->unpromoted_floor)
+		return;
+	uint64_t floor = UINT64_MAX;
 	struct hc_block *slots = h->live.slots;
 	for (size_t i = 0; i < h->live.cap; i++) {
 		struct hc_block *b = &slots[i];
-		if (b->ptr && !hc_block_id(b) && b->ts <= cutoff) {
+		if (!b->ptr || hc_block_id(b))
+			continue;
+		if (b->ts <= cutoff) {
 			hc_block_set_id(b, ++h->last_block_id);
 			emit(ctx, b);
+		} else if (b->ts < floor) {
+			floor = b->ts;
 		}
 	}
+	h->unpromoted_floor = floor;
 }
 
 void hc_heap_flush_sites(struct hc_heap *h,
@@ -606,6 +616,7 @@ int hc_heap_init(struct hc_heap *h, uint64_t sample_bytes)
 	memset(h, 0, sizeof(*h));
 	h->sample_bytes = sample_bytes;
 	h->ns_per_stamp = 1.0;
+	h->unpromoted_floor = UINT64_MAX;
 	h->live.esize = sizeof(struct hc_block);
 	h->retired.esize = sizeof(struct hc_rlist);
 	if (table_grow(&h->live) || table_grow(&h->retired) || stacks_grow(h))

@@ -108,6 +108,11 @@ struct hc_heap {
 	int64_t live_bytes, live_blocks;
 	uint64_t peak_bytes, total_allocs, total_frees, total_bytes;
 	uint64_t unknown_frees, unknown_free_bytes, dropped, last_block_id;
+	/* No unpromoted live block is older than this (UINT64_MAX: none is
+	 * live): a promotion whose cutoff is below it has nothing to do, and
+	 * does not read the whole table (its untouched pages would each be a
+	 * page fault). */
+	uint64_t unpromoted_floor;
 	/* called when a promoted block is freed, to write its FREE record */
 	void (*on_free)(void *ctx, uint64_t id, uint64_t ts);
 	void *ctx;

@@ -1349,8 +1349,11 @@ static void test_promote(void)
 	hc_heap_alloc(&h, Q, 8, 20, 0);
 	hc_heap_promote(&h, 15, keep_promoted, &pr);
 	ok(pr.n == 1 && pr.ids[0] == 1 && pr.ptrs[0] == P, "promote takes blocks up to the cutoff");
+	ok(h.unpromoted_floor == 20, "  the oldest block left unpromoted is remembered (%" PRIu64 ")",
+	   h.unpromoted_floor);
 	hc_heap_promote(&h, 100, keep_promoted, &pr);
 	ok(pr.n == 2 && pr.ids[1] == 2 && pr.ptrs[1] == Q, "  once each, ids in order");
+	ok(h.unpromoted_floor == UINT64_MAX, "  none left: the next promotion reads nothing");
 	hc_heap_alloc(&h, Q, 8, 40, 0); /* q reused before its free arrived */
 	hc_heap_free(&h, Q, 30);
 	hc_heap_round(&h);
@@ -1360,6 +1363,17 @@ static void test_promote(void)
 	hc_heap_free(&h, Q, 50); /* the unpromoted block at q */
 	hc_heap_settle(&h);
 	is_int(pr.frees, 1, "no on_free for an unpromoted block");
+
+	/* Events reach the model ring by ring: an allocation older than the
+	 * oldest unpromoted block can arrive after a promotion skipped. */
+	pr.n = 0;
+	hc_heap_alloc(&h, P + 64, 8, 200, 0);
+	hc_heap_promote(&h, 150, keep_promoted, &pr);
+	hc_heap_alloc(&h, P + 128, 8, 120, 0);
+	ok(pr.n == 0 && h.unpromoted_floor == 120, "an older block arriving late lowers the floor");
+	hc_heap_promote(&h, 150, keep_promoted, &pr);
+	ok(pr.n == 1 && pr.ptrs[0] == P + 128 && h.unpromoted_floor == 200,
+	   "  and the next promotion takes it");
 	hc_heap_release(&h);
 }
 
