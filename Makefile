@@ -77,8 +77,8 @@ PROG_CXX := $(wildcard tests/programs/*.cc)
 PROG_BIN := $(PROG_C:tests/programs/%.c=$(BUILD)/tests/programs/%) \
 	$(PROG_CXX:tests/programs/%.cc=$(BUILD)/tests/programs/%) \
 	$(PROG_LIB:tests/programs/%.c=$(BUILD)/tests/programs/%.so)
-BENCH_SRC := $(wildcard bench/*.c)
-BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+BENCH_SRC := $(filter-out bench/sleeper.c,$(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/libsleeper.so
 
 .PHONY: all deps test test-build san-build test-long eval-detect bench bench-analyzer bench-parts demo install uninstall clean
 
@@ -234,6 +234,11 @@ $(BUILD)/bench/model: bench/model.c $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writ
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(HC_CPPFLAGS) $(CFLAGS) $(HC_CFLAGS) -o $@ $< \
 		$(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/mem.o -lm
+
+$(BUILD)/bench/libsleeper.so: bench/sleeper.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -fPIC -shared -o $@ $< -lpthread
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)

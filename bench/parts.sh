@@ -84,3 +84,41 @@ awk -v s="$shim" -v b="$(program 1 bare)" -v c="$(program 1 counter)" -v u="$(pr
 # part of the collector's figure above that is its tables' bookkeeping.
 printf "the collector's heap model alone (bench/model, 4096 live blocks): %s ns a pair\n" \
 	"$("$build/bench/model" "$pairs" 5)"
+
+# Sampled mode's floor: what a process pays before any sample is taken.
+# Interleaved rounds of churn at make bench's size (BENCH_SAMPLED_PAIRS,
+# default 2000000), one thread: the bare program; a library that only starts
+# one sleeping thread (bench/sleeper.c: glibc's allocator takes its locks
+# once a process has a second thread, and the collector is one); the shim
+# dormant (loaded, interposing, no thread); sampled at 1 GiB (the collector
+# thread, the trace's start and end, the entry points' countdown and filter,
+# and no sample at all); sampled at 512 KiB (make bench's row).
+spairs=${BENCH_SAMPLED_PAIRS:-2000000}
+sone() { # NAME ENV...: one run, its wall time appended to $work/floor.NAME
+	name=$1
+	shift
+	rm -f "$work"/f.hct*
+	env "$@" HEAPCREEP_OUTPUT="$work/f.hct" "$build/bench/timeit" "$work/time" \
+		"$CHURN" "$spairs" 1 >/dev/null || exit 2
+	awk '{ print $1 }' "$work/time" >>"$work/floor.$name"
+}
+lib=$build/lib/libheapcreep.so
+r=1
+while [ "$r" -le "$rounds" ]; do
+	sone bare X=1
+	sone thread LD_PRELOAD="$build/bench/libsleeper.so"
+	sone dormant HEAPCREEP_DORMANT=1 LD_PRELOAD="$lib"
+	sone s1g HEAPCREEP_SAMPLE=1G LD_PRELOAD="$lib"
+	sone s512k HEAPCREEP_SAMPLE=512K LD_PRELOAD="$lib"
+	printf '.' >&2
+	r=$((r + 1))
+done
+echo >&2
+printf "sampled mode's floor, churn %s pairs, one thread (wall, x the bare run's):\n" "$spairs"
+for name in thread dormant s1g s512k; do
+	case $name in
+	thread) label="one sleeping thread, nothing else" ;; dormant) label="heapcreep dormant" ;;
+	s1g) label="heapcreep --sample 1G (no sample)" ;; s512k) label="heapcreep --sample 512K" ;;
+	esac
+	printf '  %-36s %.3f\n' "$label" "$(ratio 1 "$work/floor.$name" "$work/floor.bare")"
+done
