@@ -235,6 +235,12 @@ $(BUILD)/bench/model: bench/model.c $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writ
 	$(Q)$(CC) $(HC_CPPFLAGS) $(CFLAGS) $(HC_CFLAGS) -o $@ $< \
 		$(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/mem.o -lm
 
+# The sampled set needs only itself and the shim's mmap allocator.
+$(BUILD)/bench/sampledset: bench/sampledset.c preload/sampled.c preload/mem.c $(wildcard preload/*.h)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(HC_CPPFLAGS) $(HC_CFLAGS) -O2 -g -o $@ $< preload/sampled.c preload/mem.c -lpthread
+
 $(BUILD)/bench/libsleeper.so: bench/sleeper.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")

@@ -122,3 +122,8 @@ for name in thread dormant s1g s512k; do
 	esac
 	printf '  %-36s %.3f\n' "$label" "$(ratio 1 "$work/floor.$name" "$work/floor.bare")"
 done
+# The set of sampled blocks alone (bench/sampledset.c): a free whose counter
+# is not zero but whose block was not sampled, as a long run's samples come
+# and go (2 000 live sampled blocks: 1 GB of live heap at 512 KiB).
+echo "the set of sampled blocks alone (bench/sampledset, 2 000 live), a free of a block not sampled:"
+"$build/bench/sampledset" 2000 | sed 's/^/  /'
