@@ -631,7 +631,7 @@ void hc_sampled_add(void *p) HC_HIDDEN;
 /* Takes p out of the set; 1 if it was there (or the set overflowed). The
  * common answer, "no sampled block lives in p's bucket", is inline. */
 int hc_sampled_take_slow(void *p) HC_HIDDEN;
-#define HC_SAMPLED_COUNT_BITS 10
+#define HC_SAMPLED_COUNT_BITS 14
 extern _Atomic(_Atomic uint8_t *) hc_sampled_counts HC_HIDDEN;
 /* An address's hash; its top bits pick its counter here, and its slot in
  * sampled.c's table. */

@@ -48,7 +48,7 @@ _Static_assert(HC_OWN_SIZE == OWN_SIZE, "the own heap's size");
  * hc_sampled_bucket: HC_SAMPLED_SHIFT and HC_SAMPLED_MUL are its own) */
 #define OFF_SAMPLE_LEFT 24
 _Static_assert(offsetof(struct hc_tls, sample_left) == OFF_SAMPLE_LEFT, "hc_tls layout");
-#define FILTER_SHIFT 54
+#define FILTER_SHIFT 50
 _Static_assert(FILTER_SHIFT == 64 - HC_SAMPLED_COUNT_BITS, "the filter's buckets");
 
 #define STR_(x) #x
