@@ -4,22 +4,26 @@
  * block of 16..1039 bytes, which is then written), so that each
  * pair costs what it costs in a real program, not only the allocator's
  * fastest path.
- * usage: churn PAIRS [THREADS [DEPTH [realloc]]]: each thread does PAIRS
- * pairs in its own pool; with "realloc", every other pair resizes the slot's
- * block with realloc instead. Prints nothing. */
+ * usage: churn PAIRS [THREADS [DEPTH [realloc|free [LIVE]]]]: each thread
+ * does PAIRS pairs in its own pool; with "realloc", every other pair resizes
+ * the slot's block with realloc instead. LIVE (default 4096) sets the pool's
+ * slots: a pool of 2 million holds about 1.1 GB, a service's heap rather
+ * than a benchmark's, and is filled before the pairs begin. Prints
+ * nothing. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS 4096
+static size_t slots = 4096;
+static int prefill;
 
 static long pairs;
 static int depth = 15;
 static int use_realloc;
 
 struct pool {
-	void *slot[SLOTS];
+	void **slot;
 	uint64_t rng;
 };
 
@@ -35,7 +39,7 @@ __attribute__((noinline)) static void leaf(struct pool *p, long n)
 {
 	for (long i = 0; i < n; i++) {
 		uint64_t r = next(p);
-		size_t k = r % SLOTS;
+		size_t k = r % slots;
 		size_t size = 16 + (r >> 20) % 1024;
 		if (use_realloc && (i & 1)) {
 			p->slot[k] = realloc(p->slot[k], size);
@@ -59,9 +63,11 @@ __attribute__((noinline)) static void nest(struct pool *p, int level, long n)
 static void *run(void *arg)
 {
 	struct pool *p = arg;
+	for (size_t k = 0; prefill && k < slots; k++)
+		p->slot[k] = malloc(16 + (next(p) >> 20) % 1024);
 	/* main/start_thread, run and leaf are three frames of the depth */
 	nest(p, depth - 3, pairs);
-	for (size_t k = 0; k < SLOTS; k++)
+	for (size_t k = 0; k < slots; k++)
 		free(p->slot[k]);
 	return NULL;
 }
@@ -73,17 +79,26 @@ int main(int argc, char **argv)
 	if (argc > 3)
 		depth = atoi(argv[3]);
 	use_realloc = argc > 4 && !strcmp(argv[4], "realloc");
+	if (argc > 5 && atol(argv[5]) > 0) {
+		slots = (size_t)atol(argv[5]);
+		prefill = 1;
+	}
 	if (threads < 1 || threads > 64)
 		threads = 1;
 	pthread_t t[64];
 	struct pool *pools = calloc((size_t)threads, sizeof(*pools));
-	for (int i = 0; i < threads; i++)
+	for (int i = 0; i < threads; i++) {
 		pools[i].rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
+		if (!(pools[i].slot = calloc(slots, sizeof(void *))))
+			return 1;
+	}
 	for (int i = 1; i < threads; i++)
 		pthread_create(&t[i], NULL, run, &pools[i]);
 	run(&pools[0]);
 	for (int i = 1; i < threads; i++)
 		pthread_join(t[i], NULL);
+	for (int i = 0; i < threads; i++)
+		free(pools[i].slot);
 	free(pools);
 	return 0;
 }

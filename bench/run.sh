@@ -10,6 +10,11 @@
 # `heaptrack -r` records raw data, its recording cost); jemalloc's profiler
 # recording every allocation (lg_prof_sample:0) and at its default rate
 # (512 KiB); valgrind massif. A tool that is not installed is skipped.
+# Workloads: churn (bench/churn.c; 4 096 live blocks) at one and two
+# threads, 40 frames deep and with realloc; churn-1g, 2 million live blocks
+# (1.1 GB, a service's heap rather than a benchmark's: sampled mode's free
+# path depends on it), for the baseline, sampled mode and jemalloc's
+# sampling profiler only (a run takes 5 s); two Python workloads.
 # BENCH_ROUNDS (default 5) and BENCH_SCALE (default 1.0) tune the run.
 # Dormant mode costs about 2 % on churn, less than this machine's noise
 # between two runs of the same command: its two CPUs differ in speed (a
@@ -71,6 +76,7 @@ workloads="churn-1t|$CHURN $pairs 1
 churn-2t|$CHURN $pairs 2
 churn-deep|$CHURN $(n 1000000) 1 40
 realloc|$CHURN $pairs 1 15 realloc
+churn-1g|$CHURN $(n 4000000) 1 15 free 2000000
 python3|$PY alloc.py
 py-deep20|$PY deep20.py"
 
@@ -82,9 +88,14 @@ tools="baseline heapcreep heapcreep-tsc heapcreep-nopy heapcreep-512k heapcreep-
 
 have() { command -v "$1" >/dev/null 2>&1; }
 tool_ok() { # TOOL WORKLOAD
+	# churn-1g (a service's heap, 5 s a run): sampled mode and its peer
+	case $2/$1 in
+	churn-1g/baseline | churn-1g/heapcreep-512k | churn-1g/jemalloc-prof-512k) ;;
+	churn-1g/*) return 1 ;;
+	esac
 	case $1 in
 	heapcreep-nopy) case $2 in python3 | py-*) true ;; *) false ;; esac ;;
-	heapcreep-tsc) case $2 in churn-*) true ;; *) false ;; esac ;;
+	heapcreep-tsc) case $2 in churn-1g) false ;; churn-*) true ;; *) false ;; esac ;;
 	heaptrack-r) have heaptrack ;;
 	jemalloc-prof*) [ -f "$JEMALLOC" ] ;;
 	massif) have valgrind ;;
@@ -141,6 +152,7 @@ echo "$workloads" | while IFS='|' read -r wname wcmd; do
 		r=$((r + 1))
 	done
 	r=1
+	[ "$wname" = churn-1g ] && r=$((drounds + 1)) # no dormant row: 5 minutes
 	while [ "$r" -le "$drounds" ]; do
 		pin=
 		case $wname in *-2t) ;; *) have taskset && pin="taskset -c $(((r - 1) % ncpu))" ;; esac
@@ -161,7 +173,7 @@ echo "$workloads" | while IFS='|' read -r wname wcmd; do
 		rss=$(median 3 "$f")
 		bytes=$(median 4 "$f")
 		ana=$(median 5 "$f")
-		case $wname in churn-2t) mp=$((2 * pairs)) ;; churn-deep) mp=$(n 1000000) ;; python3 | py-*) mp=0 ;; *) mp=$pairs ;; esac
+		case $wname in churn-2t) mp=$((2 * pairs)) ;; churn-deep) mp=$(n 1000000) ;; churn-1g) mp=$(n 4000000) ;; python3 | py-*) mp=0 ;; *) mp=$pairs ;; esac
 		base=res.$wname.baseline
 		[ "$tool" = heapcreep-dormant ] && base=res.$wname.baseline-paired
 		wall_x=$(ratio 1 "$f" "$base")
