@@ -223,20 +223,20 @@ $(BUILD)/tests/programs/%: tests/programs/%.cc
 	$(Q)$(CXX) -std=c++17 -O1 -g -fomit-frame-pointer -Wall -o $@ $< -lpthread
 
 # The big-trace generator writes with the shim's own writer.
-$(BUILD)/bench/bigtrace: bench/bigtrace.c $(SHARED_OBJ)
+$(BUILD)/bench/bigtrace: bench/bigtrace.c bench/xorshift.h $(SHARED_OBJ)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(HC_CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(HC_CFLAGS) -o $@ $< $(SHARED_OBJ) $(ZSTD_LIBS)
 
 # The collector's heap model alone, linked with the shim's own object.
-$(BUILD)/bench/model: bench/model.c $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/mem.o
+$(BUILD)/bench/model: bench/model.c bench/xorshift.h $(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/mem.o
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(HC_CPPFLAGS) $(CFLAGS) $(HC_CFLAGS) -o $@ $< \
 		$(BUILD)/obj/writer/heap.o $(BUILD)/obj/writer/mem.o -lm
 
 # The sampled set needs only itself and the shim's mmap allocator.
-$(BUILD)/bench/sampledset: bench/sampledset.c preload/sampled.c preload/mem.c $(wildcard preload/*.h)
+$(BUILD)/bench/sampledset: bench/sampledset.c bench/xorshift.h preload/sampled.c preload/mem.c $(wildcard preload/*.h)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(HC_CPPFLAGS) $(HC_CFLAGS) -O2 -g -o $@ $< preload/sampled.c preload/mem.c -lpthread
@@ -246,7 +246,7 @@ $(BUILD)/bench/libsleeper.so: bench/sleeper.c
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -fPIC -shared -o $@ $< -lpthread
 
-$(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/%: bench/%.c bench/xorshift.h
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -o $@ $< -lpthread

@@ -17,6 +17,7 @@
 
 #include "heapcreep/trace.h"
 #include "writer.h"
+#include "xorshift.h"
 
 #define SITES 200
 #define LEAK_SITE 1
@@ -64,10 +65,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static int by_ts(const void *a, const void *b)

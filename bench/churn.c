@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xorshift.h"
+
 static size_t slots = 4096;
 static int prefill;
 
@@ -29,10 +31,7 @@ struct pool {
 
 static uint64_t next(struct pool *p)
 {
-	p->rng ^= p->rng << 13;
-	p->rng ^= p->rng >> 7;
-	p->rng ^= p->rng << 17;
-	return p->rng;
+	return xorshift64(&p->rng);
 }
 
 __attribute__((noinline)) static void leaf(struct pool *p, long n)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "heap.h"
+#include "xorshift.h"
 
 #define SLOTS 4096
 
@@ -29,9 +30,7 @@ static double run(struct hc_heap *h, uint32_t site, long pairs)
 	uint64_t rng = 88172645463325252ull, ts = 1;
 	double t0 = cpu_ns();
 	for (long i = 0; i < pairs; i++) {
-		rng ^= rng << 13;
-		rng ^= rng >> 7;
-		rng ^= rng << 17;
+		xorshift64(&rng);
 		size_t k = rng % SLOTS, size = 16 + (rng >> 20) % 1024;
 		if (slot[k]) {
 			if (h)

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "xorshift.h"
 
 struct hc_config hc_config; /* internal.h declares it; sampled.c reads none */
 
@@ -17,10 +18,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint64_t next(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static void *random_block(void)
