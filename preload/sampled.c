@@ -1,22 +1,22 @@
 /* Sampled mode's set of live sampled blocks. With --sample, most blocks are
  * never recorded, so most frees must not be either: a free is sent to the
  * collector only when its block is in this set. A lock-free table of
- * addresses in hc_map memory: buckets of one cache line each (7 addresses
- * and a spill mark), and every address has two buckets (two parts of its hash). An insert takes
- * the first empty slot of its first bucket, else (marking the first as
- * spilled) of its second; a lookup reads the first bucket, and the second
- * only if the first ever spilled, and no more; a removal empties its slot. So
- * nothing is left behind: with a probe sequence instead (linear probing,
- * until 2026-12), a removed entry had to stay as a tombstone, and after
- * some 100 000 samples (minutes of a busy service) every lookup of an
- * address that was not sampled read all its 64 probes: 7-27 ns became
- * 42-101 (bench/sampledset.c). Entries never move, so a lookup needs no
- * retry. Taken out before the real free, so that a reused address cannot
- * be confused with the old block. If an insert finds both of its buckets
- * full the table is marked overflowed and from then on every free is sent
- * (exact again, just slower): nothing is lost. That comes at some 24 000
- * live sampled blocks (random addresses; 12 GB of live heap at 512 KiB),
- * where the probe sequence's 16 384 slots overflowed at 12 400.
+ * addresses in hc_map memory: buckets of one cache line (7 addresses and a
+ * spill mark), two for each address (two parts of its hash). An insert
+ * takes the first empty slot of its first bucket, else (marking the first
+ * as spilled) of its second; a lookup reads the first bucket, and the
+ * second only if the first ever spilled; a removal empties its slot.
+ * Nothing is left behind: in a table probed in sequence (until 2026-12) a
+ * removed entry stayed as a tombstone, and after some 100 000 samples
+ * (minutes of a busy service) a lookup of an address that was not sampled
+ * read all of its 64 probes: 4.6 ns became 39 (bench/sampledset.c, 2 000
+ * live sampled blocks); here 6-10 ns throughout. Entries never move, so a
+ * lookup needs no retry. Taken out before the real free, so that a reused
+ * address cannot be confused with the old block. If an insert finds both
+ * of its buckets full the table is marked overflowed and from then on
+ * every free is sent (exact again, just slower): nothing is lost. Random
+ * addresses overflow it at some 34 700 live sampled blocks (17 GB of live
+ * heap at 512 KiB; the table probed in sequence, at 12 400).
  *
  * Almost every free is of a block that was not sampled, so a free first
  * reads a counter of the live sampled blocks whose address hashes to its
