@@ -4,6 +4,7 @@
 #include "mem.h"
 
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -48,6 +49,13 @@ void *hc_remap(void *p, size_t old_size, size_t new_size)
 	else
 		atomic_fetch_sub_explicit(&mapped, old_size - new_size, memory_order_relaxed);
 	return q;
+}
+
+void hc_map_zero(void *p, size_t size)
+{
+	size = round_pages(size);
+	if (madvise(p, size, MADV_DONTNEED))
+		memset(p, 0, size);
 }
 
 uint64_t hc_mapped_bytes(void)

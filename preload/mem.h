@@ -13,6 +13,10 @@ void hc_unmap(void *p, size_t size);
 /* Grows (or shrinks) a mapping, keeping its contents; NULL on failure, in
  * which case the old mapping is untouched. */
 void *hc_remap(void *p, size_t old_size, size_t new_size);
+/* Zeroes a whole mapping of hc_map's: its pages are dropped, so that
+ * pages never written cost nothing and written ones are not copied (a fork
+ * child's); written over where the kernel will not drop them. */
+void hc_map_zero(void *p, size_t size);
 /* Bytes mapped through these functions right now. */
 uint64_t hc_mapped_bytes(void);
 

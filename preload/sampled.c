@@ -167,12 +167,12 @@ int hc_sampled_take_slow(void *ptr)
 
 void hc_sampled_reset(void)
 {
-	/* Fork child: the parent's sampled blocks are not the child's trace. */
+	/* Fork child: the parent's sampled blocks are not the child's trace.
+	 * The child has one thread, this one. Dropped, not written: writing
+	 * the table's 1 MiB took 1.25 ms and 130 page faults a fork. */
 	if (slots) {
-		for (size_t j = 0; j < NSLOTS; j++)
-			atomic_store_explicit(&slots[j], 0, memory_order_relaxed);
-		for (size_t j = 0; j < (1u << COUNT_BITS); j++)
-			atomic_store_explicit(&counts[j], 0, memory_order_relaxed);
+		hc_map_zero((void *)slots, sizeof(uint64_t) * NSLOTS);
+		hc_map_zero((void *)counts, sizeof(uint8_t) << COUNT_BITS);
 	}
 	atomic_store(&overflowed, 0);
 }
