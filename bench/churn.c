@@ -33,9 +33,10 @@ struct pool {
 	char pad[64 - sizeof(void **) - sizeof(uint64_t)];
 };
 
-static uint64_t next(struct pool *p)
+/* A block's size, from a random number: 16 to 1039 bytes. */
+static inline size_t block_size(uint64_t r)
 {
-	return xorshift64(&p->rng);
+	return 16 + (r >> 20) % 1024;
 }
 
 __attribute__((noinline)) static void leaf(struct pool *p, long n)
@@ -48,7 +49,7 @@ __attribute__((noinline)) static void leaf(struct pool *p, long n)
 	for (long i = 0; i < n; i++) {
 		uint64_t r = xorshift64(&rng);
 		size_t k = slots == 4096 ? r % 4096 : r % slots;
-		size_t size = 16 + (r >> 20) % 1024;
+		size_t size = block_size(r);
 		if (use_realloc && (i & 1)) {
 			slot[k] = realloc(slot[k], size);
 		} else {
@@ -73,7 +74,7 @@ static void *run(void *arg)
 {
 	struct pool *p = arg;
 	for (size_t k = 0; prefill && k < slots; k++)
-		p->slot[k] = malloc(16 + (next(p) >> 20) % 1024);
+		p->slot[k] = malloc(block_size(xorshift64(&p->rng)));
 	/* main/start_thread, run and leaf are three frames of the depth */
 	nest(p, depth - 3, pairs);
 	for (size_t k = 0; k < slots; k++)
